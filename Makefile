@@ -1,0 +1,52 @@
+# make demo: run the classic example; make test: the full suite with every extra.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+# Stamps: reinstall only when pyproject.toml changes (the package itself is editable).
+STAMP      := $(VENV)/.installed
+STAMP_CORE := $(VENV)/.installed-core
+PYTEST_ARGS ?=
+
+.PHONY: demo test docs bench clean distclean install venv
+
+demo: $(STAMP_CORE)
+	$(PY) examples/multiply.py
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+install: $(STAMP)
+
+venv: $(PY)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# Every extra, so that no test is skipped for a missing optional dependency.
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install --progress-bar off -e '.[all]'
+	touch $@
+
+# The demo needs only the core; a full install newer than pyproject.toml will do.
+$(STAMP_CORE): pyproject.toml | $(PY)
+	if [ $(STAMP) -nt pyproject.toml ]; then :; else $(PIP) install -e .; fi
+	touch $@
+
+docs: $(STAMP)
+	@if [ -f docs/conf.py ]; then \
+		$(PY) -m sphinx -W -b html docs docs/_build/html; \
+	else echo "docs/conf.py does not exist yet: nothing to build"; fi
+
+bench: $(STAMP)
+	@if [ -f benchmarks/run.py ]; then $(PY) benchmarks/run.py; \
+	else echo "benchmarks/run.py does not exist yet: nothing to run"; fi
+
+# Keeps .venv: it may be a shared dev environment; distclean removes it too.
+clean:
+	rm -rf build dist *.egg-info .pytest_cache docs/_build benchmarks/_work HDF
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

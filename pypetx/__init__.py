@@ -1,0 +1,71 @@
+"""pypetx: Dask-native parameter exploration (pypet's ideas and API on today's stack).
+
+Declare parameters in a :class:`Trajectory`, explore them
+(:func:`cartesian_product`, samplers), run a function on every point with
+:class:`Environment` (Dask), and get the results as an :class:`xarray.Dataset` with
+one dimension per explored parameter, stored in HDF5 or Zarr.
+"""
+
+from __future__ import annotations
+
+from pypetx._version import __version__
+from pypetx.environment import Environment
+from pypetx.errors import (
+    AmbiguousNameError,
+    ExplorationError,
+    NodeNotFoundError,
+    ParameterLockedError,
+    PickleNotAllowedError,
+    PypetxError,
+    StorageError,
+    SweepFailed,
+)
+from pypetx.explore import (
+    Exploration,
+    cartesian_product,
+    find_unique_points,
+    latin_hypercube,
+    random_sample,
+    sobol,
+    zip_product,
+)
+from pypetx.parameters import (
+    ArrayParameter,
+    Parameter,
+    PickleParameter,
+    PickleResult,
+    Result,
+    SparseParameter,
+    SparseResult,
+)
+from pypetx.trajectory import ParameterGroup, ResultGroup, Trajectory
+
+__all__ = [
+    "__version__",
+    "AmbiguousNameError",
+    "ArrayParameter",
+    "Environment",
+    "Exploration",
+    "ExplorationError",
+    "NodeNotFoundError",
+    "Parameter",
+    "ParameterGroup",
+    "ParameterLockedError",
+    "PickleNotAllowedError",
+    "PickleParameter",
+    "PickleResult",
+    "PypetxError",
+    "Result",
+    "ResultGroup",
+    "SparseParameter",
+    "SparseResult",
+    "StorageError",
+    "SweepFailed",
+    "Trajectory",
+    "cartesian_product",
+    "find_unique_points",
+    "latin_hypercube",
+    "random_sample",
+    "sobol",
+    "zip_product",
+]

@@ -1,0 +1,1 @@
+"""pypet compatibility: pypet's names over the pypetx core (see docs/migrating.md)."""

@@ -1,0 +1,224 @@
+"""Group pending runs into batches (one Dask task each), sized from measured run costs.
+
+One Dask task costs about a millisecond of scheduling, while a cheap run may cost a tenth
+of a microsecond: cheap runs must share a task. Expensive runs, on the other hand, should
+each get their own task so the cluster stays balanced. :class:`BatchPlanner` finds the
+size between the two from the task durations it is told about; it is pure bookkeeping
+(numbers in, index arrays out) so it can be tested without a cluster.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from pypetx import config
+
+__all__ = ["BatchingOptions", "BatchPlanner", "auto_batch_size"]
+
+# Older measurements count less, so batch sizes follow runs whose cost drifts along the
+# sweep (e.g. a parameter that makes later runs longer). 0.8 keeps ~5 tasks of memory.
+_DECAY = 0.8
+
+
+@dataclass(frozen=True)
+class BatchingOptions:
+    """Targets of automatic batching (the ``pypetx.batching`` config section).
+
+    Attributes
+    ----------
+    target_task_seconds : float
+        Aim for tasks that run about this long: long enough to hide Dask's per-task
+        overhead, short enough for progress, load balance and little lost work on a crash.
+    min_task_seconds : float
+        Never split the remaining runs into tasks shorter than this, even for load
+        balance: below it, scheduling overhead dominates.
+    min_tasks_per_worker : int
+        Keep at least this many tasks per worker for the remaining runs, so no worker sits
+        idle at the end while another finishes one huge batch.
+    max_batch : int
+        Upper bound on runs per task (bounds the memory of one task's results).
+    """
+
+    target_task_seconds: float = 0.5
+    min_task_seconds: float = 0.05
+    min_tasks_per_worker: int = 4
+    max_batch: int = 100_000
+
+    def __post_init__(self) -> None:
+        if not self.target_task_seconds > 0:
+            raise ValueError(
+                f"target_task_seconds must be > 0, got {self.target_task_seconds!r}"
+            )
+        if self.min_task_seconds < 0:
+            raise ValueError(f"min_task_seconds must be >= 0, got {self.min_task_seconds!r}")
+        if self.min_tasks_per_worker < 1:
+            raise ValueError(
+                f"min_tasks_per_worker must be >= 1, got {self.min_tasks_per_worker!r}"
+            )
+        if self.max_batch < 1:
+            raise ValueError(f"max_batch must be >= 1, got {self.max_batch!r}")
+
+    @classmethod
+    def from_config(cls) -> BatchingOptions:
+        """Read the options from ``dask.config`` (``pypetx.batching.*``)."""
+        section = config.get("batching")
+        return cls(
+            target_task_seconds=float(section["target_task_seconds"]),
+            min_task_seconds=float(section.get("min_task_seconds", 0.0)),
+            min_tasks_per_worker=int(section["min_tasks_per_worker"]),
+            max_batch=int(section["max_batch"]),
+        )
+
+
+def auto_batch_size(
+    seconds_per_run: float,
+    n_remaining: int,
+    n_workers: int,
+    options: BatchingOptions,
+) -> int:
+    """Number of runs for the next task, given the measured cost of one run.
+
+    Parameters
+    ----------
+    seconds_per_run : float
+        Measured task seconds per run (task duration / runs in it).
+    n_remaining : int
+        Runs not yet handed to a task.
+    n_workers : int
+        Tasks that can run at once.
+    options : BatchingOptions
+        The targets.
+
+    Returns
+    -------
+    int
+        Between 1 and ``min(n_remaining, options.max_batch)``. Runs of at least
+        ``target_task_seconds`` each get a task of their own.
+    """
+    if n_remaining <= 0:
+        return 0
+    spr = max(float(seconds_per_run), 1e-12)
+    fill_target = math.floor(options.target_task_seconds / spr)
+    # Load balance wants many tasks; the overhead floor wants few. The floor wins: tiny
+    # tasks cost more than the imbalance they avoid.
+    balanced = math.ceil(n_remaining / (max(n_workers, 1) * options.min_tasks_per_worker))
+    worth_a_task = math.ceil(options.min_task_seconds / spr)
+    size = min(fill_target, max(balanced, worth_a_task), options.max_batch, n_remaining)
+    return max(1, size)
+
+
+class BatchPlanner:
+    """Cut the sorted pending run indices into contiguous batches.
+
+    Parameters
+    ----------
+    pending : array_like of int
+        Run indices still to do (a resumed sweep has holes); sorted and de-duplicated here.
+    n_workers : int
+        Tasks that can run at once; may be updated later (adaptive clusters).
+    batch_size : int or "auto"
+        ``"auto"`` starts with one run per task, doubles the size as results come back,
+        and settles where a task takes about ``target_task_seconds`` (see
+        :func:`auto_batch_size`). An int fixes the number of runs per task.
+    options : BatchingOptions, optional
+        Defaults to :meth:`BatchingOptions.from_config`.
+    """
+
+    def __init__(
+        self,
+        pending: np.ndarray,
+        n_workers: int,
+        batch_size: int | Literal["auto"] = "auto",
+        options: BatchingOptions | None = None,
+    ) -> None:
+        if isinstance(batch_size, str):
+            if batch_size != "auto":
+                raise ValueError(f"batch_size must be 'auto' or an int >= 1, got {batch_size!r}")
+        elif isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
+            raise ValueError(f"batch_size must be 'auto' or an int >= 1, got {batch_size!r}")
+        self.pending = as_pending(pending)
+        self.n_workers = max(int(n_workers), 1)
+        self.batch_size = batch_size if batch_size == "auto" else int(batch_size)
+        self.options = options if options is not None else BatchingOptions.from_config()
+        self._pos = 0
+        self._last_size = 0
+        self._seconds = 0.0  # decayed sums of measured task seconds and of their runs
+        self._runs = 0.0
+
+    @property
+    def n_remaining(self) -> int:
+        """Runs not yet handed out in a batch."""
+        return len(self.pending) - self._pos
+
+    @property
+    def exhausted(self) -> bool:
+        """True when every pending run has been handed out."""
+        return self._pos >= len(self.pending)
+
+    @property
+    def seconds_per_run(self) -> float | None:
+        """Current estimate of task seconds per run, ``None`` before any measurement."""
+        if self._runs <= 0:
+            return None
+        return self._seconds / self._runs
+
+    def in_flight_limit(self, limit: int) -> int:
+        """How many tasks may be in flight now, given the steady-state ``limit``.
+
+        Before the first measurement only one task per worker goes out: runs of unknown
+        cost could be long, and a deep queue of them would delay the first estimate.
+        """
+        if self.batch_size == "auto" and self.seconds_per_run is None:
+            return min(limit, self.n_workers)
+        return limit
+
+    def next_size(self) -> int:
+        """Size of the next batch (0 when exhausted)."""
+        remaining = self.n_remaining
+        if remaining <= 0:
+            return 0
+        if self.batch_size != "auto":
+            return min(int(self.batch_size), remaining)
+        spr = self.seconds_per_run
+        if spr is None:
+            return 1
+        estimate = auto_batch_size(spr, remaining, self.n_workers, self.options)
+        # Grow at most 2x per batch: the estimate comes from smaller tasks and their fixed
+        # costs, and doubling caps the damage if later runs are costlier than the first.
+        return max(1, min(estimate, 2 * self._last_size))
+
+    def next_batch(self) -> np.ndarray | None:
+        """The next batch of run indices (int64, sorted), or ``None`` when exhausted."""
+        size = self.next_size()
+        if size == 0:
+            return None
+        batch = self.pending[self._pos : self._pos + size]
+        self._pos += size
+        self._last_size = size
+        return batch
+
+    def record(self, n_runs: int, seconds: float) -> None:
+        """Tell the planner that a task of ``n_runs`` runs took ``seconds`` on its worker."""
+        if n_runs <= 0 or not math.isfinite(seconds) or seconds < 0:
+            return
+        self._seconds = self._seconds * _DECAY + float(seconds)
+        self._runs = self._runs * _DECAY + float(n_runs)
+
+
+def as_pending(pending: np.ndarray) -> np.ndarray:
+    """Validate run indices and return them as a sorted, unique int64 array."""
+    arr = np.asarray(pending)
+    if arr.ndim != 1:
+        raise ValueError(f"pending run indices must be 1-D, got shape {arr.shape}")
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"pending run indices must be integers, got dtype {arr.dtype}")
+    arr = np.unique(arr.astype(np.int64, copy=False))
+    if arr[0] < 0:
+        raise ValueError(f"run indices must be >= 0, got {int(arr[0])}")
+    return arr

@@ -1,0 +1,341 @@
+"""Submit batches of runs to a backend and stream their results to a sink as they finish.
+
+The runner is generic: it knows run indices, tasks and :class:`BatchResult` objects, not
+trajectories. It keeps a bounded number of tasks in flight (bounded driver memory, and
+batch sizes can still adapt), hands every finished batch to the sink at once (the store
+makes it durable), and turns infrastructure failures into failed runs rather than an
+aborted sweep. Ctrl-C stops submitting, keeps what finishes within a grace period, and
+raises :class:`SweepInterrupted`.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from pypetx import config
+from pypetx.engine.batching import BatchingOptions, BatchPlanner, as_pending
+from pypetx.engine.executors import Backend
+from pypetx.engine.progress import Progress, progress_enabled
+from pypetx.store.batch import BatchResult
+
+__all__ = ["RunSummary", "SweepInterrupted", "run_batches", "failed_batch"]
+
+# How long one wait for results may block: bounds how late the driver notices new workers
+# (adaptive clusters) and a deferred Ctrl-C.
+_POLL_SECONDS = 0.5
+
+
+@dataclass
+class RunSummary:
+    """What happened in one call of :func:`run_batches`.
+
+    Attributes
+    ----------
+    n_runs : int
+        Runs that were pending at the start.
+    n_completed, n_failed : int
+        Runs the sink received as completed / failed (a task lost to a crash counts its
+        runs as failed).
+    n_tasks : int
+        Tasks submitted.
+    n_task_errors : int
+        Tasks that failed as a whole (after retries), e.g. ``KilledWorker``.
+    wall_seconds : float
+        Driver wall time.
+    batch_sizes : list of int
+        Runs per task, in submission order.
+    interrupted : bool
+        True when Ctrl-C stopped the sweep early.
+    """
+
+    n_runs: int = 0
+    n_completed: int = 0
+    n_failed: int = 0
+    n_tasks: int = 0
+    n_task_errors: int = 0
+    wall_seconds: float = 0.0
+    batch_sizes: list[int] = field(default_factory=list)
+    interrupted: bool = False
+    n_received: int = 0
+
+    @property
+    def n_not_run(self) -> int:
+        """Runs whose results never reached the sink (left for a resume)."""
+        return self.n_runs - self.n_received
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a sweep; the runs that finished were handed to the sink.
+
+    A subclass of ``KeyboardInterrupt`` so a plain script still stops on Ctrl-C, while
+    callers that care can catch it and read :attr:`summary`.
+    """
+
+    def __init__(self, message: str, summary: RunSummary) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def run_batches(
+    task: Callable[[Any, np.ndarray], BatchResult],
+    shared: Any,
+    pending: np.ndarray,
+    backend: Backend,
+    sink: Callable[[BatchResult], None],
+    *,
+    batch_size: int | Literal["auto"] = "auto",
+    progress: bool | Literal["auto"] | None = None,
+    retries: int | None = None,
+    max_in_flight: int | None = None,
+    on_batch: Callable[[BatchResult], None] | None = None,
+    interrupt_grace_seconds: float | None = None,
+    batching: BatchingOptions | None = None,
+    resume_hint: str | None = None,
+) -> RunSummary:
+    """Run ``task(shared, indices)`` over batches of ``pending`` and sink each result.
+
+    Parameters
+    ----------
+    task : callable
+        Picklable top-level function ``task(shared, indices) -> BatchResult``; runs on
+        the workers.
+    shared : object
+        Sent to the workers once (:meth:`Backend.share`) and passed to every task, e.g.
+        the frozen trajectory skeleton.
+    pending : array_like of int
+        Run indices to do (any order, holes allowed); batches are contiguous slices of
+        their sorted values.
+    backend : Backend
+        Where tasks run (see :func:`pypetx.engine.resolve_backend`). Not closed here.
+    sink : callable
+        Called in the driver with each finished :class:`BatchResult`, as soon as it
+        arrives, never concurrently (the store persists it). An exception in the sink
+        stops the sweep.
+    batch_size : int or "auto"
+        Runs per task; ``"auto"`` sizes batches from measured task durations.
+    progress : bool or "auto", optional
+        Show a progress bar; default ``pypetx.progress`` ("auto": only on a terminal).
+    retries : int, optional
+        Times a task is re-run after it raised (worker deaths are retried by the Dask
+        scheduler as well); default ``pypetx.retries``.
+    max_in_flight : int, optional
+        Tasks submitted but not collected; default ``pypetx.in_flight_per_worker`` x
+        workers.
+    on_batch : callable, optional
+        Called with each batch after the sink accepted it (hooks, logging).
+    interrupt_grace_seconds : float, optional
+        After Ctrl-C, wait this long for running tasks; default
+        ``pypetx.interrupt_grace_seconds``.
+    batching : BatchingOptions, optional
+        Targets of automatic batching; default from ``pypetx.batching``.
+    resume_hint : str, optional
+        How to resume, appended to the :class:`SweepInterrupted` message.
+
+    Returns
+    -------
+    RunSummary
+
+    Raises
+    ------
+    SweepInterrupted
+        On Ctrl-C, after the grace period; carries the summary.
+    """
+    start = time.perf_counter()
+    pending = as_pending(pending)
+    summary = RunSummary(n_runs=len(pending))
+    if len(pending) == 0:
+        return summary  # nothing to do: do not start a cluster for it
+    retries = int(config.get("retries") if retries is None else retries)
+    grace = float(
+        config.get("interrupt_grace_seconds")
+        if interrupt_grace_seconds is None
+        else interrupt_grace_seconds
+    )
+    planner = BatchPlanner(pending, backend.n_workers, batch_size, batching)
+    per_worker = int(config.get("in_flight_per_worker", 2))
+    in_flight: dict[Any, np.ndarray] = {}
+
+    def collect(handle: Any, bar: Progress) -> None:
+        indices = in_flight.pop(handle)
+        try:
+            value = backend.result(handle)
+        except Exception as exc:  # the task itself failed: its runs fail, the sweep goes on
+            batch = failed_batch(indices, exc)
+            summary.n_task_errors += 1
+        else:
+            batch, seconds = value
+            if not isinstance(batch, BatchResult):
+                raise TypeError(f"task must return a BatchResult, got {type(batch).__name__}")
+            planner.record(len(indices), seconds)
+        sink(batch)
+        summary.n_received += len(batch)
+        summary.n_completed += int(np.count_nonzero(batch.completed))
+        summary.n_failed += int(np.count_nonzero(batch.failed))
+        if on_batch is not None:
+            on_batch(batch)
+        bar.update(len(batch), summary.n_failed)
+
+    def collect_done(done: set[Any], bar: Progress) -> None:
+        for handle in sorted(done, key=lambda h: int(in_flight[h][0])):
+            collect(handle, bar)
+
+    with _InterruptGuard() as guard:
+        try:
+            shared_handle = backend.share(shared)
+            with Progress(len(pending), progress_enabled(progress), backend.dashboard_link) as bar:
+                try:
+                    while not planner.exhausted or in_flight:
+                        guard.check()
+                        n_workers = backend.n_workers
+                        planner.n_workers = n_workers
+                        limit = max_in_flight or max(per_worker * n_workers, 2)
+                        while not planner.exhausted and len(in_flight) < planner.in_flight_limit(limit):
+                            indices = planner.next_batch()
+                            handle = backend.submit(
+                                _call_timed, task, shared_handle, indices,
+                                retries=retries, name="pypetx-batch",
+                            )
+                            in_flight[handle] = indices
+                            summary.n_tasks += 1
+                            summary.batch_sizes.append(len(indices))
+                        with guard.interruptible():
+                            done, _ = backend.wait_any(in_flight, timeout=_POLL_SECONDS)
+                        collect_done(done, bar)
+                except KeyboardInterrupt:
+                    summary.interrupted = True
+                    _drain(backend, in_flight, guard, grace, lambda d: collect_done(d, bar))
+                    summary.wall_seconds = time.perf_counter() - start
+                    raise SweepInterrupted(_interrupt_message(summary, resume_hint), summary) from None
+        finally:
+            if in_flight:
+                backend.cancel(list(in_flight))
+                in_flight.clear()
+            summary.wall_seconds = time.perf_counter() - start
+    return summary
+
+
+def _call_timed(
+    task: Callable[[Any, np.ndarray], BatchResult], shared: Any, indices: np.ndarray
+) -> tuple[BatchResult, float]:
+    """Worker side: run the task and measure it, so batch sizes follow real costs."""
+    t0 = time.perf_counter()
+    batch = task(shared, indices)
+    return batch, time.perf_counter() - t0
+
+
+def _drain(
+    backend: Backend,
+    in_flight: dict[Any, np.ndarray],
+    guard: _InterruptGuard,
+    grace: float,
+    collect_done: Callable[[set[Any]], None],
+) -> None:
+    """After Ctrl-C: keep the results of tasks that finish within ``grace`` seconds.
+
+    A second Ctrl-C ends the wait at once. Whatever is still running is cancelled by the
+    caller.
+    """
+    deadline = time.monotonic() + grace
+    seen = guard.requested
+    try:
+        while in_flight and guard.requested <= seen:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            with guard.interruptible():
+                done, _ = backend.wait_any(in_flight, timeout=min(left, _POLL_SECONDS))
+            collect_done(done)
+    except KeyboardInterrupt:
+        pass
+
+
+def _interrupt_message(summary: RunSummary, resume_hint: str | None) -> str:
+    hint = resume_hint or "run the sweep again with resume to do only those"
+    return (
+        f"sweep interrupted: {summary.n_received} of {summary.n_runs} runs finished and "
+        f"were kept ({summary.n_failed} failed); {summary.n_not_run} did not run. "
+        f"To finish them, {hint}."
+    )
+
+
+def failed_batch(indices: np.ndarray, exc: BaseException) -> BatchResult:
+    """A :class:`BatchResult` marking every run of ``indices`` as failed with ``exc``.
+
+    Used when a whole task fails (e.g. ``KilledWorker`` after repeated worker deaths), so
+    its runs are recorded as failed and can be retried later, instead of aborting.
+    """
+    n = len(indices)
+    message = f"{type(exc).__name__}: {exc}"
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return BatchResult(
+        indices=np.asarray(indices, dtype=np.int64).copy(),
+        results={},
+        present={},
+        completed=np.zeros(n, dtype=bool),
+        failed=np.ones(n, dtype=bool),
+        duration=np.full(n, np.nan),
+        worker="",
+        error=[message] * n,
+        traceback=[tb] * n,
+    )
+
+
+class _InterruptGuard:
+    """Turn SIGINT into a flag, raising ``KeyboardInterrupt`` only where it is safe.
+
+    A ``KeyboardInterrupt`` in the middle of the sink could leave a half-written batch in
+    the store; inside Dask's client machinery it could corrupt its state. So the handler
+    only raises while the driver is blocked waiting for results (``interruptible``); at
+    any other moment it records the request, which :meth:`check` raises at the top of the
+    next loop. Installed only in the main thread and only over Python's default handler,
+    so a handler the user installed stays in charge.
+    """
+
+    def __init__(self) -> None:
+        self.requested = 0
+        self._raise_now = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _InterruptGuard:
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.requested += 1
+        if self._raise_now:
+            self._raise_now = False
+            raise KeyboardInterrupt
+
+    def check(self) -> None:
+        """Raise ``KeyboardInterrupt`` if Ctrl-C was pressed since the sweep started."""
+        if self.requested:
+            raise KeyboardInterrupt
+
+    @contextmanager
+    def interruptible(self) -> Iterator[None]:
+        self._raise_now = True
+        try:
+            yield
+        finally:
+            self._raise_now = False

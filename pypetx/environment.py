@@ -1,0 +1,276 @@
+"""Environment: runs a trajectory's points on Dask and streams results into the store."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from pypetx.errors import PypetxError, SweepFailed
+from pypetx.explore import Exploration
+from pypetx.trajectory import Trajectory
+
+log = logging.getLogger("pypetx")
+
+# pypet keyword arguments that have no meaning on Dask: accepted, warned about once.
+_IGNORED_PYPET_OPTIONS = {
+    "multiproc", "ncores", "use_pool", "use_scoop", "wrap_mode", "freeze_input", "queue_maxsize",
+    "cpu_cap", "memory_cap", "swap_cap", "niceness", "timeout", "log_config", "log_stdout",
+    "log_level", "report_progress", "large_overview_tables", "summary_tables", "small_overview_tables",
+    "results_per_run", "derived_parameters_per_run", "fletcher32", "complib", "shuffle",
+    "pandas_format", "purge_duplicate_comments", "dynamic_imports", "lazy_debug", "graceful_exit",
+    "add_time", "automatic_storing", "clean_up_runs", "immediate_postproc", "continuable",
+    "continue_folder", "delete_continue", "storage_service", "encoding", "encoding_errors",
+    "use_hdf5", "overview_tables", "port", "resumable", "resume_folder", "delete_resume",
+    "git_message", "git_fail", "sumatra_label", "sumatra_reason", "do_single_runs",
+    "filetitle", "hdf5_compression",
+}
+
+
+class Environment:
+    """Runs every explored point of a trajectory as Dask work and stores the results.
+
+    Parameters
+    ----------
+    trajectory : str or Trajectory
+        A name for a new trajectory, or an existing :class:`~pypetx.trajectory.Trajectory`.
+    filename : str, optional
+        Results file (``.h5`` for HDF5, ``.zarr`` for Zarr). Default
+        ``hdf5/<trajectory>.hdf5`` as in pypet. Several trajectories can share one file.
+    comment : str
+        Comment of a new trajectory.
+    cluster : str or cluster object, optional
+        ``"local"`` (an embedded LocalCluster, the default), ``"synchronous"``
+        (in-process, in order: for pdb), ``"slurm"``/``"pbs"``/``"sge"`` (dask-jobqueue),
+        or any Dask cluster object. The default comes from ``dask.config``
+        (``pypetx.cluster``).
+    client : distributed.Client, optional
+        Use this client (it is not closed at the end).
+    executor : concurrent.futures.Executor, optional
+        Any submit-style executor.
+    n_workers : int, optional
+        Workers of the embedded LocalCluster (pypet's ``ncores`` maps here).
+    batch_size : int or "auto"
+        Runs per Dask task; ``"auto"`` measures the first runs and batches cheap ones.
+    progress : bool or "auto"
+        Progress bar (``"auto"``: only on a terminal or in Jupyter).
+    on_error : {"raise", "continue"}
+        After all runs: raise :class:`~pypetx.errors.SweepFailed` when some failed, or
+        just log the summary.
+    resume : bool
+        Continue a sweep stored in ``filename``: only runs without a completed result run.
+    overwrite_file : bool
+        Remove an existing results file first.
+    storage : {"auto", "hdf5", "zarr"}
+        Backend; ``"auto"`` picks by the file suffix.
+    record_packages : sequence of str
+        Extra packages whose versions go into the provenance.
+    git_repository : str, optional
+        Record the commit of this git repository (never commits anything).
+    complevel : int
+        Compression level of stored arrays.
+    **pypet_options
+        pypet's options that have no meaning on Dask are accepted with a warning.
+    """
+
+    def __init__(self, trajectory: str | Trajectory = "trajectory", filename: str | None = None,
+                 comment: str = "", *, cluster: Any = None, client: Any = None,
+                 executor: Any = None, n_workers: int | None = None,
+                 batch_size: int | str = "auto", progress: bool | str = "auto",
+                 on_error: str = "raise", resume: bool = False, overwrite_file: bool = False,
+                 storage: str = "auto", record_packages: Sequence[str] = (),
+                 git_repository: str | None = None, complevel: int = 4,
+                 retries: int | None = None, cluster_options: dict | None = None,
+                 **pypet_options: Any) -> None:
+        if isinstance(trajectory, Trajectory):
+            self.trajectory = trajectory
+        else:
+            self.trajectory = Trajectory(trajectory, comment)
+        ncores = pypet_options.get("ncores")
+        if n_workers is None and ncores and pypet_options.get("multiproc"):
+            n_workers = int(ncores)
+        unknown = set(pypet_options) - _IGNORED_PYPET_OPTIONS - {"sumatra_project"}
+        if unknown:
+            raise TypeError(f"Environment() got unexpected keyword arguments {sorted(unknown)}")
+        ignored = sorted(set(pypet_options) & _IGNORED_PYPET_OPTIONS)
+        if ignored:
+            warnings.warn(
+                f"pypet options {ignored} have no effect on Dask and are ignored "
+                f"(parallelism comes from the cluster; see docs/migrating.md)",
+                DeprecationWarning, stacklevel=2,
+            )
+        if on_error not in ("raise", "continue"):
+            raise ValueError(f"on_error must be 'raise' or 'continue', not {on_error!r}")
+        self.filename = filename or os.path.join("hdf5", f"{self.trajectory.name}.hdf5")
+        self.trajectory._store_path = self.filename
+        self._cluster = cluster
+        self._client = client
+        self._executor = executor
+        self._cluster_options = dict(cluster_options or {})
+        if n_workers is not None:
+            self._cluster_options.setdefault("n_workers", n_workers)
+        self.batch_size = batch_size
+        self.progress = progress
+        self.on_error = on_error
+        self.resume = resume
+        self.overwrite_file = overwrite_file
+        self.storage = storage
+        self.record_packages = tuple(record_packages)
+        self.git_repository = git_repository
+        self.complevel = complevel
+        self.retries = retries
+        self.sumatra_project = pypet_options.get("sumatra_project")
+        self._postprocessing: list[tuple[Callable, tuple, dict]] = []
+        self._pre_run: list[tuple[Callable, tuple, dict]] = []
+        self.summary = None
+        self.dataset = None
+
+    # -- pypet names ---------------------------------------------------------------------
+    @property
+    def traj(self) -> Trajectory:
+        return self.trajectory
+
+    v_trajectory = traj
+
+    def add_postprocessing(self, fn: Callable, *args: Any, **kwargs: Any) -> None:
+        """Call ``fn(traj, results, *args, **kwargs)`` after all runs; if it expands the
+        trajectory, the new points run too (how adaptive/DEAP-style loops work)."""
+        self._postprocessing.append((fn, args, kwargs))
+
+    def add_pre_run(self, fn: Callable, *args: Any, **kwargs: Any) -> None:
+        """Call ``fn(traj, *args, **kwargs)`` once in the driver before the runs start."""
+        self._pre_run.append((fn, args, kwargs))
+
+    def disable_logging(self) -> None:
+        """pypet compatibility: pypetx only uses the ``pypetx`` logger; nothing to undo."""
+
+    # -- running ------------------------------------------------------------------------------
+    def run(self, fn: Callable, *args: Any, **kwargs: Any) -> list[tuple[int, Any]]:
+        """Run ``fn(traj, *args, **kwargs)`` for every explored point.
+
+        Returns pypet's list of ``(run_index, return_value)``; the results Dataset is
+        ``env.dataset`` (also ``traj.dataset``).
+        """
+        from pypetx.engine.task import RunSpec
+
+        traj = self.trajectory
+        for hook, a, kw in self._pre_run:
+            hook(traj, *a, **kw)
+        returns: dict[int, Any] = {}
+        while True:
+            spec = RunSpec(token=uuid.uuid4().hex, skeleton=None, fn=fn, args=args, kwargs=kwargs)
+            self._execute(spec, returns)
+            if not self._postprocess(returns):
+                break
+        return sorted(returns.items())
+
+    def _postprocess(self, returns: dict[int, Any]) -> bool:
+        """Run post-processing hooks; True when they expanded the trajectory."""
+        before = len(self.trajectory)
+        results = sorted(returns.items())
+        for hook, a, kw in self._postprocessing:
+            hook(self.trajectory, results, *a, **kw)
+        if len(self.trajectory) > before:
+            self.resume = True  # the stored runs are kept; only the new points run
+            return True
+        return False
+
+    def _execute(self, spec: Any, returns: dict[int, Any]) -> None:
+        from pypetx.engine.executors import resolve_backend
+        from pypetx.engine.runner import run_batches
+        from pypetx.engine.task import pack_spec, run_batch
+        from pypetx.provenance import collect
+        from pypetx.store import open_store
+
+        traj = self.trajectory
+        exploration = traj.exploration or Exploration({}, axes=None)
+        traj.lock_parameters()
+        traj.lock_derived_parameters()
+        if self.overwrite_file and not self.resume:
+            _remove_path(self.filename)
+        provenance = collect(record_packages=self.record_packages,
+                             git_repository=self.git_repository)
+        store = open_store(self.filename, traj.name, storage=self.storage,
+                           complevel=self.complevel)
+        attrs = {"name": traj.name, "comment": traj.comment, "timestamp": traj._timestamp,
+                 "provenance": provenance}
+        store.open(exploration, traj.to_records(), attrs, resume=self.resume)
+        try:
+            done = store.done()
+            pending = np.flatnonzero(~done).astype(np.int64)
+            if self.resume:
+                log.info("resuming %r: %d of %d runs already completed", traj.name,
+                         int(done.sum()), len(done))
+            spec.skeleton = traj
+            worker_sink = store.worker_sink()
+            failed: list[int] = []
+
+            def sink(batch):
+                store.write_batch(batch)
+                if batch.returns is not None:
+                    for i, r in zip(batch.indices.tolist(), batch.returns):
+                        if r is not None:
+                            returns[i] = r
+                if batch.failed.any():
+                    for i, err in zip(batch.indices[batch.failed].tolist(),
+                                      np.asarray(batch.error, dtype=object)[batch.failed]):
+                        failed.append(i)
+                        log.warning("run %d failed: %s", i, err)
+
+            backend = resolve_backend(cluster=self._cluster, client=self._client,
+                                      executor=self._executor, **self._cluster_options)
+            with backend:
+                payload = backend.share(_pack_without_dataset(traj, spec, pack_spec))
+                self.summary = run_batches(
+                    run_batch, payload, pending, backend, sink,
+                    batch_size=self.batch_size, progress=self.progress,
+                    retries=self.retries, worker_sink=worker_sink,
+                )
+        finally:
+            self.dataset = store.finalize({"provenance_end": collect(times_only=True)})
+            store.close()
+            traj._dataset = self.dataset
+        self._report(failed)
+
+    def _report(self, failed: list[int]) -> None:
+        s = self.summary
+        log.info("%s: %d runs completed, %d failed", self.trajectory.name,
+                 s.n_completed, s.n_failed)
+        if failed and self.on_error == "raise":
+            failed.sort()
+            raise SweepFailed(
+                f"{len(failed)} of {s.n_completed + s.n_failed} runs of {self.trajectory.name!r} "
+                f"failed (runs {failed[:10]}{'...' if len(failed) > 10 else ''}); completed "
+                f"results are stored in {self.filename}; see env.dataset.error / "
+                f"'pypetx failed {self.filename}'; re-run them with env.rerun_failed()",
+                summary=s, failed=failed,
+            )
+
+
+def _pack_without_dataset(traj: Trajectory, spec: Any, pack: Callable) -> Any:
+    """Serialise the spec with the trajectory as workers need it: without its Dataset."""
+    dataset, traj._dataset = traj._dataset, None
+    try:
+        return pack(spec)
+    finally:
+        traj._dataset = dataset
+
+
+def _remove_path(path: str) -> None:
+    import shutil
+
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    elif os.path.exists(path):
+        os.remove(path)
+    journal = path + ".pypetx"
+    if os.path.isdir(journal):
+        shutil.rmtree(journal)
+
+
+__all__ = ["Environment", "PypetxError"]

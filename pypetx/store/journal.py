@@ -1,0 +1,275 @@
+"""Crash-safe per-batch journal: every finished batch becomes one fsync'd file.
+
+A batch is written as an uncompressed ``.npz`` (numpy arrays only, read back with
+``allow_pickle=False``) under a temporary name, fsync'd, renamed to ``<seq>.npz`` and the
+directory fsync'd. A rename is atomic, so after ``kill -9`` a batch file either exists
+whole or not at all; leftover ``*.part`` files are partial writes and are deleted on open.
+Later files win over earlier ones for the same run (a re-run replaces a failure).
+
+Per result the file holds, by its storage mode (see :mod:`pypetx.store.layout`):
+
+* fixed: ``<key>_v`` stacked values ``(n, *shape)`` and ``<key>_p`` present flags;
+* ragged: ``<key>_v`` flat concatenated values, ``<key>_n`` element counts per run,
+  ``<key>_s`` per-run shapes ``(n, ndim)``;
+* pickle: ``<key>_v`` concatenated cloudpickle bytes (``uint8``), ``<key>_n`` byte counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pypetx.store.batch import BatchResult, ResultMeta
+from pypetx.store.layout import EMPTY, FIXED, PICKLE, RAGGED, ResultInfo, fill_value
+
+__all__ = ["Journal", "JournalEntry", "encode_result", "fsync_dir", "write_atomic"]
+
+_ENTRY = re.compile(r"^(\d{10})\.npz$")
+_STATUS_STR = ("worker", "error", "traceback")
+
+
+def fsync_dir(directory: Path) -> None:
+    """fsync a directory so that a rename inside it survives a crash."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, write: Any) -> None:
+    """Call ``write(fileobj)`` on a temp file next to ``path``, fsync, rename, fsync dir."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def _meta_dict(meta: ResultMeta | None) -> dict[str, Any]:
+    if meta is None:
+        return {}
+    return {
+        "comment": meta.comment,
+        "units": None if meta.units is None else str(meta.units),
+        "dims": None if meta.dims is None else list(meta.dims),
+        "kind": meta.kind,
+        "attrs": json.loads(json.dumps(meta.attrs or {}, default=str)),
+    }
+
+
+def _pickle_rows(values: list[Any], present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    import cloudpickle
+
+    blobs = [cloudpickle.dumps(v) if p else b"" for v, p in zip(values, present)]
+    counts = np.array([len(b) for b in blobs], dtype=np.int64)
+    return np.frombuffer(b"".join(blobs), dtype=np.uint8), counts
+
+
+def encode_result(
+    name: str, values: Any, present: np.ndarray | None, meta: ResultMeta | None
+) -> tuple[ResultInfo, dict[str, np.ndarray]]:
+    """Turn one result of a batch into numpy arrays and the :class:`ResultInfo` they carry.
+
+    Returns the info and a dict of arrays keyed by suffix (``"v"``, ``"p"``, ``"n"``,
+    ``"s"``); see the module docstring.
+    """
+    metad = _meta_dict(meta)
+    if isinstance(values, np.ndarray) and values.dtype != object and metad.get("kind") != PICKLE:
+        n = len(values)
+        pres = np.ones(n, bool) if present is None else np.asarray(present, bool)
+        info = ResultInfo(name, FIXED, values.dtype, tuple(values.shape[1:]), values.ndim - 1, metad)
+        return info, {"v": values, "p": pres}
+    rows = list(values)
+    pres = np.array([v is not None for v in rows], bool)
+    if present is not None:
+        pres &= np.asarray(present, bool)
+    arrays: list[np.ndarray | None] = []
+    as_pickle = metad.get("kind") == PICKLE
+    for v, p in zip(rows, pres):
+        if not p or as_pickle:
+            arrays.append(None)
+            continue
+        try:
+            a = np.asarray(v)
+        except (ValueError, TypeError):  # ragged nested lists and the like
+            a = None
+        if a is None or a.dtype == object or a.dtype.kind not in "biufcUSMm":
+            as_pickle = True
+        arrays.append(a)
+    if as_pickle:
+        blob, counts = _pickle_rows(rows, pres)
+        info = ResultInfo(name, PICKLE, np.dtype(np.uint8), None, 0, metad)
+        return info, {"v": blob, "n": counts, "p": pres}
+    got = [a for a in arrays if a is not None]
+    if not got:  # nothing present in this batch: say nothing about shape or dtype
+        info = ResultInfo(name, EMPTY, np.dtype("float64"), (), 0, metad)
+        return info, {"v": np.full(len(rows), np.nan), "p": pres}
+    dtype = np.result_type(*[a.dtype for a in got])
+    shapes = {a.shape for a in got}
+    if len(shapes) == 1:
+        shape = shapes.pop()
+        out = np.full((len(rows), *shape), fill_value(dtype), dtype=dtype)
+        for i, a in enumerate(arrays):
+            if a is not None:
+                out[i] = a
+        return ResultInfo(name, FIXED, dtype, shape, len(shape), metad), {"v": out, "p": pres}
+    ndim = max(a.ndim for a in got)
+    flat = [np.zeros(0, dtype) if a is None else a.ravel().astype(dtype) for a in arrays]
+    shp = np.zeros((len(rows), ndim), np.int64)
+    for i, a in enumerate(arrays):
+        if a is not None:
+            shp[i, ndim - a.ndim :] = a.shape
+            shp[i, : ndim - a.ndim] = 1
+    counts = np.array([len(f) for f in flat], np.int64)
+    info = ResultInfo(name, RAGGED, dtype, None, ndim, metad)
+    return info, {"v": np.concatenate(flat), "n": counts, "s": shp, "p": pres}
+
+
+def _as_str_array(values: Iterable[Any], n: int) -> np.ndarray:
+    out = [str(v) if v is not None else "" for v in values]
+    out += [""] * (n - len(out))
+    return np.array(out, dtype=str)
+
+
+@dataclass
+class JournalEntry:
+    """One batch file of the journal (read lazily: arrays load when first used)."""
+
+    path: Path
+    seq: int
+
+    @cached_property
+    def _npz(self) -> Any:
+        return np.load(self.path, allow_pickle=False)
+
+    @cached_property
+    def meta(self) -> dict[str, Any]:
+        return json.loads(str(self._npz["meta"]))
+
+    @cached_property
+    def indices(self) -> np.ndarray:
+        return self._npz["indices"]
+
+    @cached_property
+    def infos(self) -> dict[str, ResultInfo]:
+        return {n: ResultInfo.from_json(d) for n, d in self.meta["results"].items()}
+
+    def status(self, name: str) -> np.ndarray:
+        """A per-run status array (strings come back as ``object`` arrays)."""
+        arr = self._npz[name]
+        return arr.astype(object) if name in _STATUS_STR else arr
+
+    def array(self, result: str, part: str) -> np.ndarray:
+        """One stored array of a result (``part`` is ``"v"``, ``"p"``, ``"n"`` or ``"s"``)."""
+        return self._npz[f"{self.meta['keys'][result]}_{part}"]
+
+    def has(self, result: str) -> bool:
+        return result in self.meta["keys"]
+
+    def close(self) -> None:
+        if "_npz" in self.__dict__:
+            self.__dict__.pop("_npz").close()
+
+
+class Journal:
+    """The directory of batch files of one trajectory.
+
+    Parameters
+    ----------
+    directory : path-like
+        Created if missing (``<result file>.pypetx/<trajectory>/``).
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for part in self.directory.glob("*.part"):  # partial writes of a killed writer
+            part.unlink(missing_ok=True)
+        self._next = max((e.seq for e in self.entries()), default=-1) + 1
+
+    def entries(self) -> list[JournalEntry]:
+        """The complete batch files, oldest first."""
+        found = []
+        for p in self.directory.iterdir():
+            m = _ENTRY.match(p.name)
+            if m:
+                found.append(JournalEntry(p, int(m.group(1))))
+        return sorted(found, key=lambda e: e.seq)
+
+    def write(self, batch: BatchResult, *, worker_written: Iterable[str] = ()) -> JournalEntry:
+        """Persist one batch durably; returns its entry once it is safely on disk.
+
+        ``worker_written`` names results a worker already wrote to the store itself (Zarr);
+        the journal then records only that they exist.
+        """
+        n = len(batch.indices)
+        arrays: dict[str, np.ndarray] = {
+            "indices": np.asarray(batch.indices, dtype=np.int64),
+            "completed": np.asarray(batch.completed, dtype=bool),
+            "failed": np.asarray(batch.failed, dtype=bool),
+            "duration": np.asarray(batch.duration, dtype=np.float64),
+            "worker": np.full(n, str(batch.worker or ""), dtype=str),
+            "error": _as_str_array(batch.error, n),
+            "traceback": _as_str_array(batch.traceback, n),
+        }
+        infos, keys = {}, {}
+        for k, (name, values) in enumerate(batch.results.items()):
+            info, parts = encode_result(
+                name, values, batch.present.get(name), batch.result_meta.get(name)
+            )
+            infos[name], keys[name] = info.to_json(), f"r{k}"
+            arrays.update({f"r{k}_{suffix}": a for suffix, a in parts.items()})
+        written = {}
+        for name in worker_written:
+            meta = batch.result_meta.get(name)
+            written[name] = _meta_dict(meta)
+        meta = {"results": infos, "keys": keys, "worker_written": written, "n": n}
+        arrays["meta"] = np.array(json.dumps(meta))
+        path = self.directory / f"{self._next:010d}.npz"
+        write_atomic(path, lambda f: np.savez(f, **arrays))
+        self._next += 1
+        return JournalEntry(path, self._next - 1)
+
+    def write_json(self, name: str, data: Any) -> None:
+        """Durably write a small JSON side file (e.g. the exploration the journal belongs to)."""
+        payload = json.dumps(data).encode()
+        write_atomic(self.directory / name, lambda f: f.write(payload))
+
+    def read_json(self, name: str) -> Any | None:
+        path = self.directory / name
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def remove(self, entries: Iterable[JournalEntry]) -> None:
+        """Delete consolidated batch files (after the store file holding them is durable)."""
+        for e in entries:
+            e.close()
+            e.path.unlink(missing_ok=True)
+        fsync_dir(self.directory)
+
+    def destroy(self) -> None:
+        """Remove the journal directory once it holds no batches (and its empty parents)."""
+        if any(_ENTRY.match(p.name) for p in self.directory.iterdir()):
+            return
+        for p in self.directory.iterdir():
+            p.unlink()
+        self.directory.rmdir()
+        parent = self.directory.parent
+        if parent.name.endswith(".pypetx") and not any(parent.iterdir()):
+            parent.rmdir()

@@ -1,0 +1,305 @@
+"""How an exploration and its results map onto one xarray Dataset (pure xarray, no I/O).
+
+A grid exploration gets one dimension per grid axis (a zip axis: its first parameter is the
+dimension coordinate, the others are non-dimension coordinates along it); any other
+exploration gets a ``run`` dimension with every explored parameter as a coordinate plus
+``run_name``. Per-run status variables and result variables live over these explored
+dimensions. Result *kinds* of storage (fixed-shape, ragged, pickled) are decided here from
+what the batches carried, so every backend lays the cube out identically.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+__all__ = [
+    "FORMAT_VERSION",
+    "RUN_DIM",
+    "STATUS_VARS",
+    "ResultInfo",
+    "chunk_shape",
+    "dim_name",
+    "exploration_json",
+    "explored_coords",
+    "explored_dims",
+    "fill_value",
+    "merge_infos",
+    "result_dims",
+    "run_name",
+    "var_name",
+]
+
+#: Version of the on-disk layout; readers refuse files with a higher one.
+FORMAT_VERSION = 1
+RUN_DIM = "run"
+#: Per-run status variables: name -> numpy dtype (object = variable-length string).
+STATUS_VARS: dict[str, np.dtype] = {
+    "completed": np.dtype(bool),
+    "failed": np.dtype(bool),
+    "duration": np.dtype("float64"),
+    "worker": np.dtype(object),
+    "error": np.dtype(object),
+    "traceback": np.dtype(object),
+}
+#: Storage modes of a result variable.
+FIXED, RAGGED, PICKLE = "fixed", "ragged", "pickle"
+#: A result no run of a batch produced: it says nothing about shape or dtype.
+EMPTY = "empty"
+
+
+def dim_name(full_name: str, all_names: Sequence[str]) -> str:
+    """The dimension/coordinate name of an explored parameter.
+
+    Its short name (last path component) when no other explored name shares it, else the
+    path without the leading ``"parameters."``.
+
+    >>> dim_name("parameters.x", ["parameters.x", "parameters.y"])
+    'x'
+    >>> dim_name("parameters.a.x", ["parameters.a.x", "parameters.b.x"])
+    'a.x'
+    """
+    short = full_name.rsplit(".", 1)[-1]
+    if sum(1 for n in all_names if n.rsplit(".", 1)[-1] == short) == 1:
+        return short
+    return full_name[len("parameters.") :] if full_name.startswith("parameters.") else full_name
+
+
+def var_name(result_name: str) -> str:
+    """The variable name of a result: its dotted path below ``results`` (dots are kept;
+    netCDF4/HDF5 and Zarr store them as they are)."""
+    return result_name[len("results.") :] if result_name.startswith("results.") else result_name
+
+
+def run_name(index: int) -> str:
+    """pypet's run name for a run index (``run_00000042``)."""
+    return f"run_{index:08d}"
+
+
+def exploration_json(exploration: Any) -> dict[str, Any]:
+    """A JSON-able description of ``exploration`` to store and to compare on resume.
+
+    Uses ``exploration.to_dict()``; values without a JSON form are replaced by their
+    ``repr`` (flagged ``"repr": True``), which is enough to recognise the same points again.
+    """
+    try:
+        data = exploration.to_dict()
+        json.dumps(data)
+        return dict(data, repr=False)
+    except TypeError:
+        columns = {n: [repr(v) for v in vals] for n, vals in exploration.columns.items()}
+        axes = exploration.axes
+        return {
+            "names": list(exploration.names),
+            "columns": columns,
+            "axes": None if axes is None else [list(a) for a in axes],
+            "repr": True,
+        }
+
+
+def explored_dims(exploration: Any) -> tuple[str, ...]:
+    """The explored dimensions: one per grid axis (named after its first parameter), or
+    ``("run",)``."""
+    names = list(exploration.names)
+    if exploration.axes is None:
+        return (RUN_DIM,)
+    return tuple(dim_name(axis[0], names) for axis in exploration.axes)
+
+
+def _coord_values(values: Sequence[Any]) -> tuple[np.ndarray, dict[str, Any]]:
+    """Values of one explored parameter as a coordinate array.
+
+    Numbers, booleans and strings keep their type; anything else (tuples, arrays, objects)
+    becomes its ``repr`` so the coordinate stays a plain netCDF type; the exact values live
+    in the stored exploration.
+    """
+    try:
+        arr = np.asarray(values)
+        if arr.ndim == 1 and arr.dtype.kind in "biufcUS":
+            return arr, {}
+    except (ValueError, TypeError):
+        pass
+    return np.array([repr(v) for v in values], dtype=str), {"pypetx_repr": 1}
+
+
+def explored_coords(exploration: Any) -> dict[str, xr.Variable]:
+    """Coordinates of the explored dimensions (and ``run_name`` for a run layout)."""
+    names = list(exploration.names)
+    coords: dict[str, xr.Variable] = {}
+    if exploration.axes is None:
+        n = exploration.n_runs
+        columns = exploration.columns
+        for name in names:
+            arr, attrs = _coord_values(columns[name])
+            coords[dim_name(name, names)] = xr.Variable(RUN_DIM, arr, dict(attrs, full_name=name))
+        coords[RUN_DIM] = xr.Variable(RUN_DIM, np.arange(n, dtype=np.int64))
+        coords["run_name"] = xr.Variable(RUN_DIM, np.array([run_name(i) for i in range(n)]))
+        return coords
+    for i, axis in enumerate(exploration.axes):
+        dim = dim_name(axis[0], names)
+        values = exploration.axis_values(i)
+        for name in axis:
+            arr, attrs = _coord_values(values[name])
+            coords[dim_name(name, names)] = xr.Variable(dim, arr, dict(attrs, full_name=name))
+    return coords
+
+
+def chunk_shape(shape: Sequence[int], batch_size: int) -> tuple[int, ...]:
+    """Chunk sizes along the explored dims holding about ``batch_size`` runs.
+
+    Runs of a batch are consecutive run indices, i.e. consecutive cells in C order, so the
+    chunk takes whole trailing axes while they fit and part of the next one: a batch of C
+    ordered runs then fills whole chunks and a lazy slice reads only the chunks it needs.
+    """
+    left = max(1, int(batch_size))
+    chunks = [1] * len(shape)
+    for k in range(len(shape) - 1, -1, -1):
+        size = max(1, int(shape[k]))
+        if left >= size:
+            chunks[k] = size
+            left //= size
+        else:
+            chunks[k] = left
+            break
+    return tuple(chunks)
+
+
+@dataclass
+class ResultInfo:
+    """What the store knows about one result across all batches seen.
+
+    Attributes
+    ----------
+    name : str
+        Variable name (dotted path below ``results``).
+    mode : str
+        ``"fixed"`` (one same-shaped array per run), ``"ragged"`` (1-d or n-d arrays whose
+        shape varies), ``"pickle"`` (objects, stored as cloudpickle bytes) or ``"empty"``
+        (no run produced a value yet).
+    dtype : numpy.dtype
+        Common dtype of the values (``uint8`` for pickle).
+    shape : tuple of int or None
+        Per-run value shape for fixed results.
+    ndim : int
+        Largest per-run ``ndim`` seen (ragged n-d results also store their shapes).
+    meta : dict
+        ``comment``, ``units``, ``dims``, ``kind``, ``attrs`` of :class:`ResultMeta`.
+    """
+
+    name: str
+    mode: str
+    dtype: np.dtype
+    shape: tuple[int, ...] | None = None
+    ndim: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "mode": self.mode,
+            "dtype": self.dtype.str if self.dtype != object else "O",
+            "shape": None if self.shape is None else list(self.shape),
+            "ndim": self.ndim,
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ResultInfo:
+        shape = data.get("shape")
+        return cls(
+            name=data["name"],
+            mode=data["mode"],
+            dtype=np.dtype(data["dtype"]),
+            shape=None if shape is None else tuple(shape),
+            ndim=int(data.get("ndim", 0)),
+            meta=dict(data.get("meta") or {}),
+        )
+
+
+def _common_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
+    try:
+        return np.result_type(a, b)
+    except TypeError:
+        return np.dtype(object)
+
+
+def merge_infos(a: ResultInfo | None, b: ResultInfo) -> ResultInfo:
+    """Combine what two batches said about one result into what the cube must hold.
+
+    Shapes that differ make a result ragged; values that are objects in any batch make it
+    pickled; dtypes are promoted; the first non-empty metadata wins.
+    """
+    if a is None or a.mode == EMPTY:
+        return b if b.mode != EMPTY or a is None else a
+    if b.mode == EMPTY:
+        return a
+    meta = a.meta if any(a.meta.get(k) for k in ("comment", "units", "dims")) else b.meta
+    if PICKLE in (a.mode, b.mode):
+        return ResultInfo(a.name, PICKLE, np.dtype(np.uint8), None, 0, meta)
+    dtype = _common_dtype(a.dtype, b.dtype)
+    if dtype == object or (dtype.kind in "US") != (a.dtype.kind in "US"):
+        return ResultInfo(a.name, PICKLE, np.dtype(np.uint8), None, 0, meta)
+    if a.mode == FIXED and b.mode == FIXED and a.shape == b.shape:
+        return ResultInfo(a.name, FIXED, dtype, a.shape, len(a.shape or ()), meta)
+    return ResultInfo(a.name, RAGGED, dtype, None, max(a.ndim, b.ndim), meta)
+
+
+def result_dims(info: ResultInfo) -> tuple[str, ...]:
+    """Own dimensions of a fixed result: from its metadata, else ``<name>_dim_<k>``."""
+    ndim = len(info.shape or ())
+    dims = info.meta.get("dims")
+    if dims and len(dims) == ndim:
+        return tuple(dims)
+    return tuple(f"{info.name}_dim_{k}" for k in range(ndim))
+
+
+_INT_FILL = {
+    ("i", 1): -127, ("i", 2): -32767, ("i", 4): -2147483647, ("i", 8): -9223372036854775806,
+    ("u", 1): 255, ("u", 2): 65535, ("u", 4): 4294967295, ("u", 8): 18446744073709551614,
+}
+
+
+def fill_value(dtype: np.dtype) -> Any:
+    """What a run without a value holds: NaN for floats, the netCDF default fill for
+    integers, ``False`` for booleans, ``""`` for strings."""
+    if dtype.kind in "fc":
+        return np.nan
+    if dtype.kind in "iu":
+        # netCDF default fill values (NC_FILL_INT, ...): CF readers mask them.
+        return _INT_FILL[dtype.kind, dtype.itemsize]
+    if dtype.kind == "b":
+        return False
+    if dtype.kind in "US" or dtype == object:
+        return ""
+    if dtype.kind == "M":
+        return np.datetime64("NaT")
+    if dtype.kind == "m":
+        return np.timedelta64("NaT")
+    return 0
+
+
+def variable_attrs(info: ResultInfo) -> dict[str, Any]:
+    """``units``/``comment`` and the pypetx kind of a result variable (netCDF-safe types)."""
+    attrs: dict[str, Any] = {}
+    meta = info.meta
+    if meta.get("units"):
+        attrs["units"] = str(meta["units"])
+    if meta.get("comment"):
+        attrs["comment"] = str(meta["comment"])
+    if meta.get("kind"):
+        attrs["pypetx_kind"] = str(meta["kind"])
+    extra = meta.get("attrs") or {}
+    if extra:
+        attrs["pypetx_attrs"] = json.dumps(extra, default=str)
+    return attrs
+
+
+def n_cells(shape: Sequence[int]) -> int:
+    """Number of cells of the explored dims."""
+    return int(math.prod(shape))

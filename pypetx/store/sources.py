@@ -1,0 +1,259 @@
+"""Where the values of finished runs come from when a cube is assembled.
+
+Two kinds of source hold runs: a journal batch file (:class:`JournalSource`) and the cube
+already in the store from an earlier ``finalize`` (:class:`CubeSource`). Both answer the
+same row-based questions, so :mod:`pypetx.store.cube` builds one lazy Dataset out of any
+mix of them; later sources win for a run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from pypetx.store.journal import JournalEntry
+from pypetx.store.layout import EMPTY, FIXED, PICKLE, RAGGED, ResultInfo, fill_value
+
+__all__ = ["CubeSource", "JournalSource", "Source"]
+
+
+def _pickle_array(a: np.ndarray | None) -> bytes:
+    import cloudpickle
+
+    return b"" if a is None else cloudpickle.dumps(a)
+
+
+class Source:
+    """Base class: row-based access to the runs one source holds (``runs[row]``)."""
+
+    runs: np.ndarray
+    infos: dict[str, ResultInfo]
+
+    def status(self, name: str, rows: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def present(self, name: str, rows: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def fixed(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """Stacked values ``(len(rows), *shape)`` of a result stored fixed here."""
+        raise NotImplementedError
+
+    def flat(self, name: str, rows: np.ndarray) -> list[np.ndarray | None]:
+        """Per-row flattened values (``None`` where absent) of a fixed or ragged result."""
+        raise NotImplementedError
+
+    def shapes(self, name: str, rows: np.ndarray) -> list[tuple[int, ...] | None]:
+        raise NotImplementedError
+
+    def blobs(self, name: str, rows: np.ndarray) -> list[bytes]:
+        """Per-row cloudpickle bytes (``b""`` where absent) of a pickled result."""
+        raise NotImplementedError
+
+    # generic conversions shared by both sources --------------------------------------
+
+    def as_counts(self, name: str, rows: np.ndarray, mode: str) -> np.ndarray:
+        """Elements (ragged) or bytes (pickle) each row contributes to ``<name>_obs``."""
+        info = self.infos.get(name)
+        if info is None or info.mode == EMPTY:
+            return np.zeros(len(rows), np.int64)
+        if mode == PICKLE and info.mode != PICKLE:
+            return np.array([len(b) for b in self.as_blobs(name, rows)], np.int64)
+        if info.mode == FIXED:
+            size = int(np.prod(info.shape or (), dtype=np.int64))
+            return self.present(name, rows).astype(np.int64) * size
+        return self.stored_counts(name, rows)
+
+    def stored_counts(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """Element or byte counts of a result stored ragged or pickled here."""
+        raise NotImplementedError
+
+    def as_blobs(self, name: str, rows: np.ndarray) -> list[bytes]:
+        info = self.infos.get(name)
+        if info is None or info.mode == EMPTY:
+            return [b""] * len(rows)
+        if info.mode == PICKLE:
+            return self.blobs(name, rows)
+        # a result that was an array in some batches and an object in others: pickle all
+        flat, shapes = self.flat(name, rows), self.shapes(name, rows)
+        return [
+            _pickle_array(None if v is None else v.reshape(s)) for v, s in zip(flat, shapes)
+        ]
+
+
+class JournalSource(Source):
+    """The runs of one journal batch file."""
+
+    def __init__(self, entry: JournalEntry):
+        self.entry = entry
+        self.runs = entry.indices
+        self.infos = {n: i for n, i in entry.infos.items()}
+
+    def status(self, name: str, rows: np.ndarray) -> np.ndarray:
+        return self.entry.status(name)[rows]
+
+    def present(self, name: str, rows: np.ndarray) -> np.ndarray:
+        if not self.entry.has(name):
+            return np.zeros(len(rows), bool)
+        return self.entry.array(name, "p")[rows]
+
+    def fixed(self, name: str, rows: np.ndarray) -> np.ndarray:
+        return self.entry.array(name, "v")[rows]
+
+    def stored_counts(self, name: str, rows: np.ndarray) -> np.ndarray:
+        return self.entry.array(name, "n")[rows] * self.present(name, rows)
+
+    def _offsets(self, name: str) -> np.ndarray:
+        counts = self.entry.array(name, "n")
+        return np.concatenate([[0], np.cumsum(counts)])
+
+    def flat(self, name: str, rows: np.ndarray) -> list[np.ndarray | None]:
+        info = self.infos[name]
+        pres = self.present(name, rows)
+        if info.mode == FIXED:
+            vals = self.fixed(name, rows)
+            return [v.ravel() if p else None for v, p in zip(vals, pres)]
+        values, off = self.entry.array(name, "v"), self._offsets(name)
+        return [values[off[r] : off[r + 1]] if p else None for r, p in zip(rows, pres)]
+
+    def shapes(self, name: str, rows: np.ndarray) -> list[tuple[int, ...] | None]:
+        info = self.infos[name]
+        pres = self.present(name, rows)
+        if info.mode == FIXED:
+            return [tuple(info.shape or ()) if p else None for p in pres]
+        shp = self.entry.array(name, "s")
+        return [tuple(int(x) for x in shp[r]) if p else None for r, p in zip(rows, pres)]
+
+    def blobs(self, name: str, rows: np.ndarray) -> list[bytes]:
+        values, off = self.entry.array(name, "v"), self._offsets(name)
+        return [values[off[r] : off[r + 1]].tobytes() for r in rows]
+
+
+class CubeSource(Source):
+    """The runs already consolidated in a store, read through a lazily opened Dataset.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The stored cube, opened lazily (no dask needed: backend arrays index lazily).
+    positions : numpy.ndarray
+        ``(n_old_runs, n_dims)`` cell of each stored run (from the stored exploration).
+    infos : dict
+        Result infos recorded in the store.
+    """
+
+    def __init__(self, ds: xr.Dataset, dims: tuple[str, ...], positions: np.ndarray,
+                 infos: dict[str, ResultInfo]):
+        self.ds, self.dims, self.positions, self.infos = ds, dims, positions, infos
+        done = self._cells("completed", positions) | self._cells("failed", positions)
+        self.runs = np.flatnonzero(done)
+        self._pos = positions[self.runs]
+        self._offsets: dict[str, np.ndarray] = {}
+
+    def _cells(self, var: str, pos: np.ndarray) -> np.ndarray:
+        """Values of ``var`` at the given cells, reading only their bounding box."""
+        if len(pos) == 0:
+            return np.zeros((0,) + self.ds[var].shape[len(self.dims):], self.ds[var].dtype)
+        lo, hi = pos.min(axis=0), pos.max(axis=0) + 1
+        box = self.ds[var].variable[tuple(slice(a, b) for a, b in zip(lo, hi))].values
+        return box[tuple((pos - lo).T)]
+
+    def status(self, name: str, rows: np.ndarray) -> np.ndarray:
+        out = self._cells(name, self._pos[rows])
+        return out.astype(object) if out.dtype.kind in "OUS" else out
+
+    def present(self, name: str, rows: np.ndarray) -> np.ndarray:
+        info = self.infos.get(name)
+        if info is None or info.mode == EMPTY:
+            return np.zeros(len(rows), bool)
+        if info.mode == FIXED:
+            # ``completed`` is the mask; integers also mark skipped results by the fill value
+            done = self._cells("completed", self._pos[rows]).astype(bool)
+            if info.dtype.kind in "iu":
+                vals = self.fixed(name, rows).reshape(len(rows), -1)
+                done &= ~(vals == fill_value(info.dtype)).all(axis=1)
+            return done
+        return self._cells(f"{name}_count", self._pos[rows]) > 0
+
+    def fixed(self, name: str, rows: np.ndarray) -> np.ndarray:
+        return self._cells(name, self._pos[rows])
+
+    def stored_counts(self, name: str, rows: np.ndarray) -> np.ndarray:
+        return self._cells(f"{name}_count", self._pos[rows]).astype(np.int64)
+
+    def _ragged_offsets(self, name: str) -> np.ndarray:
+        if name not in self._offsets:
+            counts = self.ds[f"{name}_count"].values.ravel()
+            self._offsets[name] = np.concatenate([[0], np.cumsum(counts)])
+        return self._offsets[name]
+
+    def _ranges(self, name: str, rows: np.ndarray) -> list[np.ndarray]:
+        off = self._ragged_offsets(name)
+        cells = np.ravel_multi_index(self._pos[rows].T, self.ds[f"{name}_count"].shape)
+        if len(cells) == 0:
+            return []
+        lo, hi = int(off[cells].min()), int(off[cells + 1].max())
+        chunk = self.ds[name].variable[lo:hi].values
+        return [chunk[off[c] - lo : off[c + 1] - lo] for c in cells]
+
+    def flat(self, name: str, rows: np.ndarray) -> list[np.ndarray | None]:
+        info = self.infos[name]
+        pres = self.present(name, rows)
+        if info.mode == FIXED:
+            return [v.ravel() if p else None for v, p in zip(self.fixed(name, rows), pres)]
+        return [v if p else None for v, p in zip(self._ranges(name, rows), pres)]
+
+    def shapes(self, name: str, rows: np.ndarray) -> list[tuple[int, ...] | None]:
+        info = self.infos[name]
+        pres = self.present(name, rows)
+        if info.mode == FIXED:
+            return [tuple(info.shape or ()) if p else None for p in pres]
+        if f"{name}_shape" in self.ds:
+            shp = self._cells(f"{name}_shape", self._pos[rows])
+            return [tuple(int(x) for x in s) if p else None for s, p in zip(shp, pres)]
+        counts = self._cells(f"{name}_count", self._pos[rows])
+        return [(int(c),) if p else None for c, p in zip(counts, pres)]
+
+    def blobs(self, name: str, rows: np.ndarray) -> list[bytes]:
+        return [v.tobytes() for v in self._ranges(name, rows)]
+
+
+def stored_infos(ds: xr.Dataset, dims: tuple[str, ...]) -> dict[str, ResultInfo]:
+    """Rebuild result infos from the variables of a stored cube (``pypetx_mode`` attrs)."""
+    import json
+
+    infos = {}
+    for name, var in ds.data_vars.items():
+        mode = var.attrs.get("pypetx_mode")
+        if mode not in (FIXED, RAGGED, PICKLE, EMPTY):
+            continue
+        meta = {
+            "comment": var.attrs.get("comment", ""),
+            "units": var.attrs.get("units"),
+            "kind": var.attrs.get("pypetx_kind", "scalar"),
+            "attrs": json.loads(var.attrs.get("pypetx_attrs", "{}")),
+            "dims": None,
+        }
+        if mode in (FIXED, EMPTY):
+            own = var.dims[len(dims):]
+            if not all(d.startswith(f"{name}_dim_") for d in own):
+                meta["dims"] = list(own)
+            shape = tuple(var.shape[len(dims):])
+            infos[name] = ResultInfo(name, mode, var.dtype, shape, len(shape), meta)
+        else:
+            ndim = ds[f"{name}_shape"].shape[-1] if f"{name}_shape" in ds else 1
+            infos[name] = ResultInfo(name, mode, var.dtype, None, ndim, meta)
+    return infos
+
+
+def any_info(sources: list[Source]) -> dict[str, Any]:
+    """Merged infos over all sources (what the assembled cube will hold)."""
+    from pypetx.store.layout import merge_infos
+
+    merged: dict[str, ResultInfo] = {}
+    for src in sources:
+        for name, info in src.infos.items():
+            merged[name] = merge_infos(merged.get(name), info)
+    return merged

@@ -1,0 +1,386 @@
+"""The Trajectory: the tree of one experiment, its exploration and its current run."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from pypetx.compat.names import GroupCompat, TrajectoryCompat
+from pypetx.errors import ExplorationError, NodeNotFoundError
+from pypetx.explore import Exploration
+from pypetx.parameters import Parameter, Result
+from pypetx.tree import ABBREVIATIONS, Group, Leaf, Link, Node
+
+#: The standard top-level groups, in pypet's order.
+TOP_GROUPS = ("config", "parameters", "derived_parameters", "results")
+
+#: Node type of each top group in the stored records.
+_TOP_TYPES = {
+    "parameters": "parameter",
+    "derived_parameters": "derived",
+    "config": "config",
+    "results": "result",
+}
+
+
+def run_name(idx: int) -> str:
+    """pypet's run name of run ``idx`` (``run_00000003``); ``-1`` gives ``run_ALL``."""
+    return "run_ALL" if idx < 0 else f"run_{idx:08d}"
+
+
+class ParameterGroup(GroupCompat, Group):
+    """A group below ``parameters``/``derived_parameters``/``config``."""
+
+    @classmethod
+    def _group_class(cls) -> type[Group]:
+        return cls
+
+
+class ResultGroup(GroupCompat, Group):
+    """A group below ``results``."""
+
+    @classmethod
+    def _group_class(cls) -> type[Group]:
+        return cls
+
+
+class Trajectory(TrajectoryCompat, Group):
+    """The tree of one experiment: parameters, derived parameters, config and results.
+
+    Parameters
+    ----------
+    name : str
+        Name of the trajectory (the HDF5 group it is stored in).
+    comment : str
+        Free description, stored with the results.
+    fast_access : bool
+        When True (pypet's default), natural naming returns parameter values
+        (``traj.x == 1.0``) instead of parameter nodes.
+
+    Examples
+    --------
+    >>> traj = Trajectory("sim")
+    >>> traj.add_parameter("traffic.ncars", 42, comment="cars on the road")
+    <Parameter parameters.traffic.ncars=42>
+    >>> traj.ncars, traj.parameters.traffic.ncars
+    (42, 42)
+    """
+
+    def __init__(self, name: str = "trajectory", comment: str = "", *,
+                 fast_access: bool = True) -> None:
+        Group.__init__(self, name, comment)
+        self._name_index: dict[str, list[Node]] = {}
+        self._fast_access = fast_access
+        self._exploration: Exploration | None = None
+        self._idx = -1
+        self._timestamp = time.time()
+        self._dataset = None  # the results Dataset once a sweep ran or was loaded
+        self._store_path: str | None = None
+        self._presets: dict[str, tuple[tuple, dict]] = {}
+        for top in TOP_GROUPS:
+            cls = ResultGroup if top == "results" else ParameterGroup
+            self._add_child(cls(top))
+
+    # -- adding nodes -----------------------------------------------------------------
+    def _add_leaf(self, top: str, leaf: Leaf, path: str) -> Leaf:
+        parent_path, _, _ = path.rpartition(".")
+        group = self._children[top]._ensure_group(parent_path)
+        group._add_child(leaf)
+        return leaf
+
+    def _make_parameter(self, top: str, args: tuple, comment: str, kwargs: dict) -> Parameter:
+        # Accept pypet's three call forms: (name, value), (Class, name, value), (instance).
+        cls: type[Parameter] = Parameter
+        if args and isinstance(args[0], type) and issubclass(args[0], Parameter):
+            cls, args = args[0], args[1:]
+        if args and isinstance(args[0], Parameter):
+            param, path = args[0], args[0].name
+        else:
+            if not args:
+                raise TypeError(f"add a {top[:-1]}: give at least a name")
+            path, rest = args[0], args[1:]
+            if len(rest) > 2:
+                raise TypeError(f"{path!r}: too many positional arguments {rest!r}")
+            value = rest[0] if rest else kwargs.pop("data", kwargs.pop("value", None))
+            if len(rest) == 2:
+                comment = rest[1]
+            path = _strip(path, top)
+            preset = self._presets.pop(f"{top}.{path}", None)
+            if preset is not None:  # pypet's f_preset_parameter: the preset value wins
+                value = preset[0][0] if preset[0] else preset[1].get("value", value)
+            leaf_name = path.rpartition(".")[2]
+            param = cls(leaf_name, value, comment, **kwargs)
+        if self._idx >= 0 and top == "parameters":
+            raise TypeError(f"cannot add parameter {path!r} during a run; add it before exploring")
+        self._add_leaf(top, param, path)
+        return param
+
+    def add_parameter(self, *args: Any, comment: str = "", **kwargs: Any) -> Parameter:
+        """Add a parameter: ``add_parameter("traffic.ncars", 42, comment="...")``.
+
+        Dotted names create the intermediate groups. Also accepted (pypet's forms): a
+        parameter class first (``add_parameter(ArrayParameter, "w", np.zeros(3))``) or
+        a ready :class:`~pypetx.parameters.Parameter` instance. Keywords ``units`` and
+        ``kind`` go to the parameter.
+        """
+        return self._make_parameter("parameters", args, comment, kwargs)
+
+    def add_derived_parameter(self, *args: Any, comment: str = "", **kwargs: Any) -> Parameter:
+        """Add a parameter computed from others (stored under ``derived_parameters``)."""
+        return self._make_parameter("derived_parameters", args, comment, kwargs)
+
+    def add_config(self, *args: Any, comment: str = "", **kwargs: Any) -> Parameter:
+        """Add a configuration value (stored under ``config``; never explored)."""
+        return self._make_parameter("config", args, comment, kwargs)
+
+    def preset_parameter(self, path: str, *args: Any, **kwargs: Any) -> None:
+        """Give ``path`` a value before the parameter is added (pypet's presetting:
+        a script's defaults can be overridden from outside before it declares them)."""
+        top = "config" if path.split(".")[0] in ("config", "conf") else "parameters"
+        key = f"{top}.{_strip(path, top)}"
+        if self.get(key, None, shortcuts=False) is not None:
+            raise ValueError(f"{key!r} already exists; presetting only works before it is added")
+        self._presets[key] = (args, kwargs)
+
+    def add_parameter_group(self, path: str, comment: str = "") -> Group:
+        """Create the group ``parameters.<path>``."""
+        return self._children["parameters"].add_group(_strip(path, "parameters"), comment)
+
+    def add_derived_parameter_group(self, path: str, comment: str = "") -> Group:
+        return self._children["derived_parameters"].add_group(
+            _strip(path, "derived_parameters"), comment)
+
+    def add_config_group(self, path: str, comment: str = "") -> Group:
+        return self._children["config"].add_group(_strip(path, "config"), comment)
+
+    def add_result_group(self, path: str, comment: str = "") -> Group:
+        return self._children["results"].add_group(_strip(path, "results"), comment)
+
+    def add_result(self, *args: Any, comment: str = "", **kwargs: Any) -> Result:
+        """Add a result: ``add_result("z", 42)`` or ``add_result("stats", mean=m, std=s)``.
+
+        Inside a run the engine collects results per run into the results Dataset;
+        called outside a run (e.g. in post-processing) it adds a result node to the tree.
+        """
+        if args and isinstance(args[0], type) and issubclass(args[0], Result):
+            cls, args = args[0], args[1:]
+        else:
+            cls = Result
+        if args and isinstance(args[0], Result):
+            res, path = args[0], args[0].name
+        else:
+            path = _strip(args[0], "results")
+            res = cls(path.rpartition(".")[2], *args[1:], comment=comment, **kwargs)
+        self._add_leaf("results", res, path)
+        return res
+
+    def add_link(self, name: str, target: Node | str | None = None) -> Link:
+        """Link ``target`` under ``name`` (dotted, relative to the trajectory root)."""
+        if target is None:  # pypet's add_link(node) form: link under the node's own name
+            raise TypeError("add_link needs a target node or path")
+        return Group.add_link(self, name, target)
+
+    # -- exploration --------------------------------------------------------------------
+    def _resolve_explored(self, mapping: Mapping[str, Sequence]) -> dict[str, list]:
+        columns: dict[str, list] = {}
+        params = self._children["parameters"]
+        for key, values in mapping.items():
+            try:
+                node = params.get(_strip(key, "parameters"))
+            except NodeNotFoundError as err:
+                raise ExplorationError(f"cannot explore {key!r}: {err}") from None
+            if not isinstance(node, Parameter):
+                raise ExplorationError(f"cannot explore {key!r}: it is a group, not a parameter")
+            if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+                raise ExplorationError(
+                    f"explored values of {node.full_name!r} must be a list, got {type(values).__name__}"
+                )
+            values = list(values)
+            if node.kind != "pickle" and node.default is not None:
+                from pypetx.kinds import check_compatible
+
+                for v in values:
+                    check_compatible(node.full_name, node.default, v)
+            if node.full_name in columns:
+                raise ExplorationError(f"{node.full_name!r} is explored twice (as {key!r})")
+            columns[node.full_name] = values
+        return columns
+
+    def _axes_full_names(self, mapping: Mapping, columns: dict[str, list]):
+        axes = getattr(mapping, "axes", None)
+        if axes is None:
+            return None
+        full = dict(zip(mapping.keys(), columns.keys()))
+        return tuple(tuple(full[n] for n in axis) for axis in axes)
+
+    def explore(self, mapping: Mapping[str, Sequence]) -> Exploration:
+        """Explore parameters: one run per position of the (equal-length) value lists.
+
+        ``mapping`` is a dict of parameter name (short, dotted or full) -> values, e.g. the
+        result of :func:`~pypetx.explore.cartesian_product` (its grid axes are kept: each
+        explored parameter becomes a dimension of the results) or of a sampler.
+        """
+        if self._exploration is not None:
+            raise ExplorationError(
+                f"trajectory {self.name!r} is already explored ({self._exploration.n_runs} runs); "
+                f"use expand() to add points"
+            )
+        if not mapping:
+            raise ExplorationError("explore() needs at least one parameter to explore")
+        columns = self._resolve_explored(mapping)
+        exploration = Exploration(columns, axes=self._axes_full_names(mapping, columns))
+        self._set_exploration(exploration)
+        return exploration
+
+    def expand(self, mapping: Mapping[str, Sequence]) -> Exploration:
+        """Add points to an explored trajectory (pypet's ``f_expand``); old runs keep
+        their indices. Exploring a trajectory that is not explored yet is ``explore``."""
+        if self._exploration is None:
+            return self.explore(mapping)
+        columns = self._resolve_explored(mapping)
+        missing = set(self._exploration.names) ^ set(columns)
+        if missing:
+            raise ExplorationError(
+                f"expand() must give values for exactly the explored parameters "
+                f"{list(self._exploration.names)}; differs in {sorted(missing)}"
+            )
+        exploration = self._exploration.expand(columns, axes=self._axes_full_names(mapping, columns))
+        self._set_exploration(exploration)
+        return exploration
+
+    def _set_exploration(self, exploration: Exploration) -> None:
+        dups = exploration.duplicates()
+        if dups:
+            warnings.warn(
+                f"trajectory {self.name!r}: {len(dups)} explored points occur more than once "
+                f"(e.g. runs {dups[0][:5]}); each is run separately",
+                stacklevel=3,
+            )
+        self._exploration = exploration
+        for name in exploration.names:
+            param = self._get_node(name, shortcuts=False)
+            param._range = exploration.columns[name]
+
+    @property
+    def exploration(self) -> Exploration | None:
+        """The :class:`~pypetx.explore.Exploration` (None before ``explore``)."""
+        return self._exploration
+
+    @property
+    def explored_parameters(self) -> dict[str, Parameter]:
+        """Explored parameters by full name, in exploration order."""
+        if self._exploration is None:
+            return {}
+        return {n: self._get_node(n, shortcuts=False) for n in self._exploration.names}
+
+    def __len__(self) -> int:
+        """Number of runs (1 when not explored, as in pypet)."""
+        return self._exploration.n_runs if self._exploration is not None else 1
+
+    # -- the current run ---------------------------------------------------------------------
+    @property
+    def idx(self) -> int:
+        """Index of the current run; ``-1`` when no run is selected (defaults shown)."""
+        return self._idx
+
+    @idx.setter
+    def idx(self, idx: int) -> None:
+        self.set_run(idx)
+
+    def set_run(self, idx: int | str) -> None:
+        """Make every explored parameter show its value for run ``idx`` (or a run name);
+        ``-1``/``None``/``"run_ALL"`` restores the defaults."""
+        if isinstance(idx, str):
+            idx = -1 if idx == "run_ALL" else int(idx.rpartition("_")[2])
+        if idx is None or idx < 0:
+            self.restore_default()
+            return
+        n = len(self)
+        if idx >= n:
+            raise IndexError(f"run {idx} does not exist: trajectory {self.name!r} has {n} runs")
+        if self._exploration is not None:
+            for name, param in self.explored_parameters.items():
+                param._set_current(self._exploration.columns[name][idx])
+        self._idx = idx
+
+    def restore_default(self) -> None:
+        """Show the default values again (no current run)."""
+        for param in self.explored_parameters.values():
+            param.restore_default()
+        self._idx = -1
+
+    @property
+    def crun(self) -> str:
+        """Name of the current run (``run_ALL`` when none)."""
+        return run_name(self._idx)
+
+    @property
+    def run_names(self) -> list[str]:
+        return [run_name(i) for i in range(len(self))]
+
+    def iter_runs(self, *, yields: str = "idx") -> Iterator[Any]:
+        """Iterate over runs, setting each as the current run; restores defaults after.
+
+        ``yields`` is ``"idx"`` (default), ``"name"`` or ``"self"`` as in pypet.
+        """
+        try:
+            for i in range(len(self)):
+                self.set_run(i)
+                yield {"idx": i, "name": run_name(i), "self": self}[yields]
+        finally:
+            self.restore_default()
+
+    def find_idx(self, names: str | Sequence[str], predicate: Callable[..., bool]) -> list[int]:
+        """Run indices whose explored values satisfy ``predicate(*values)``.
+
+        ``find_idx("x", lambda x: x > 2)``; ``find_idx(["x", "y"], lambda x, y: x == y)``.
+        """
+        if isinstance(names, str):
+            names = [names]
+        cols = []
+        for n in names:
+            node = self._children["parameters"].get(_strip(n, "parameters"))
+            if not isinstance(node, Parameter):
+                raise NodeNotFoundError(f"{n!r} is not a parameter")
+            cols.append(node._range if node._range is not None else [node.default] * len(self))
+        return [i for i, vals in enumerate(zip(*cols)) if predicate(*vals)]
+
+    # -- locking ------------------------------------------------------------------------
+    def lock_parameters(self) -> None:
+        """Lock every parameter (done automatically when runs start)."""
+        for leaf in self._children["parameters"].iter_leaves():
+            leaf.lock()
+
+    def lock_derived_parameters(self) -> None:
+        for leaf in self._children["derived_parameters"].iter_leaves():
+            leaf.lock()
+
+    # -- results ------------------------------------------------------------------------------
+    @property
+    def dataset(self):
+        """The results :class:`xarray.Dataset` (after ``env.run`` or ``load``), else None."""
+        return self._dataset
+
+    # -- records (the store persists these) -------------------------------------------------------
+    def to_records(self) -> list[dict[str, Any]]:
+        """The tree as plain records (see docs/architecture.md)."""
+        from pypetx.records import tree_to_records
+
+        return tree_to_records(self)
+
+    @classmethod
+    def from_records(cls, records: Sequence[Mapping[str, Any]], attrs: Mapping[str, Any]) -> Trajectory:
+        """Rebuild a trajectory from :meth:`to_records` output and its attributes."""
+        from pypetx.records import tree_from_records
+
+        return tree_from_records(cls, records, attrs)
+
+
+def _strip(path: str, top: str) -> str:
+    """Drop a leading ``top.`` (or its abbreviation) from a path given by the user."""
+    head, _, rest = path.partition(".")
+    if rest and (head == top or ABBREVIATIONS.get(head) == top):
+        return rest
+    return path
