@@ -28,7 +28,7 @@ _IGNORED_PYPET_OPTIONS = {
     "continue_folder", "delete_continue", "storage_service", "encoding", "encoding_errors",
     "use_hdf5", "overview_tables", "port", "resumable", "resume_folder", "delete_resume",
     "git_message", "git_fail", "sumatra_label", "sumatra_reason", "do_single_runs",
-    "filetitle", "hdf5_compression",
+    "filetitle", "file_title", "hdf5_compression",
 }
 
 
@@ -207,7 +207,7 @@ class Environment:
                 log.info("resuming %r: %d of %d runs already completed", traj.name,
                          int(done.sum()), len(done))
             spec.skeleton = traj
-            worker_sink = store.worker_sink()
+            spec.worker_sink = store.worker_sink()
             failed: list[int] = []
 
             def sink(batch):
@@ -225,11 +225,13 @@ class Environment:
             backend = resolve_backend(cluster=self._cluster, client=self._client,
                                       executor=self._executor, **self._cluster_options)
             with backend:
-                payload = backend.share(_pack_without_dataset(traj, spec, pack_spec))
+                payload = _pack_without_dataset(traj, spec, pack_spec)
                 self.summary = run_batches(
                     run_batch, payload, pending, backend, sink,
                     batch_size=self.batch_size, progress=self.progress,
-                    retries=self.retries, worker_sink=worker_sink,
+                    retries=self.retries,
+                    resume_hint=f"resume with Environment(..., resume=True) or "
+                                f"'pypetx resume {self.filename}'",
                 )
         finally:
             self.dataset = store.finalize({"provenance_end": collect(times_only=True)})

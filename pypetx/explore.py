@@ -248,7 +248,9 @@ zip_params = zip_product
 # --------------------------------------------------------------------------- samplers
 
 
-def _check_bounds(bounds: Mapping[str, tuple[float, float]], n: int) -> list[tuple[str, Any, Any, bool]]:
+def _check_bounds(
+    bounds: Mapping[str, tuple[float, float]], n: int
+) -> list[tuple[str, Any, Any, bool]]:
     if not bounds:
         raise ExplorationError("bounds is empty; give name -> (low, high) for each parameter")
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
@@ -258,9 +260,15 @@ def _check_bounds(bounds: Mapping[str, tuple[float, float]], n: int) -> list[tup
         try:
             low, high = pair
         except (TypeError, ValueError):
-            raise ExplorationError(f"bounds of {name} must be a (low, high) pair, got {pair!r}") from None
+            raise ExplorationError(
+                f"bounds of {name} must be a (low, high) pair, got {pair!r}"
+            ) from None
         for bound in (low, high):
-            if isinstance(bound, bool) or not isinstance(bound, numbers.Real) or not math.isfinite(bound):
+            if (
+                isinstance(bound, bool)
+                or not isinstance(bound, numbers.Real)
+                or not math.isfinite(bound)
+            ):
                 raise ExplorationError(f"bounds of {name} must be finite numbers, got {pair!r}")
         if not low < high:
             raise ExplorationError(f"bounds of {name} must have low < high, got {pair!r}")
@@ -433,7 +441,9 @@ def find_unique_points(explored: Mapping[str, Sequence]) -> list[tuple[tuple, li
     runs: list[list[int]] = [[] for _ in firsts]
     for i, g in enumerate(groups):
         runs[g].append(i)
-    return [(tuple(columns[name][first] for name in names), runs[g]) for g, first in enumerate(firsts)]
+    return [
+        (tuple(columns[name][first] for name in names), runs[g]) for g, first in enumerate(firsts)
+    ]
 
 
 # --------------------------------------------------------------------------- Exploration
@@ -544,7 +554,8 @@ class Exploration:
                 "(repeated values along an axis cannot be grid cells)"
             )
         else:
-            reason = f"{math.prod(shape) - self.n_runs} of the {math.prod(shape)} grid points are missing"
+            size = math.prod(shape)
+            reason = f"{size - self.n_runs} of the {size} grid points are missing"
         return (
             f"explored values are not a grid over the axes {axes_text}: {reason}; "
             "explore them without axes (a run layout) or complete the grid"

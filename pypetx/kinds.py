@@ -32,7 +32,18 @@ from pypetx.errors import PickleNotAllowedError
 
 __all__ = ["KINDS", "SPARSE_FORMATS", "check_compatible", "decode", "encode", "kind_of"]
 
-KINDS = ("scalar", "string", "array", "list", "tuple", "dict", "dataframe", "series", "sparse", "pickle")
+KINDS = (
+    "scalar",
+    "string",
+    "array",
+    "list",
+    "tuple",
+    "dict",
+    "dataframe",
+    "series",
+    "sparse",
+    "pickle",
+)
 
 #: scipy.sparse formats stored natively (others: convert, e.g. ``.tocsr()``).
 SPARSE_FORMATS = ("csr", "csc", "coo", "bsr", "dia")
@@ -51,7 +62,8 @@ def _is_sparse(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (bool, np.bool_, numbers.Number)) and not isinstance(value, np.datetime64)
+    # Not numbers.Number: Fraction or Decimal would come back as float, a silent change.
+    return isinstance(value, (bool, int, float, complex, np.bool_, np.number))
 
 
 _PICKLE_ADVICE = (
@@ -101,7 +113,7 @@ def kind_of(value: Any) -> str:
             )
         if value.dtype.kind == "V":
             raise TypeError("structured numpy arrays are not supported; " + _PICKLE_ADVICE)
-        if value.ndim == 0:
+        if value.ndim == 0 and value.dtype.kind in "biufcUS":
             return "string" if value.dtype.kind in "US" else "scalar"
         return "array"
     if isinstance(value, (list, tuple)):
@@ -150,10 +162,13 @@ def _raise(value: Any) -> str:
 # --------------------------------------------------------------------------- compatibility
 
 _NUMBER_RANK = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}
-_RANK_NAME = {0: "bool", 1: "integer", 2: "float", 3: "complex"}
+_RANK_NAME = {0: "a bool", 1: "an integer", 2: "a float", 3: "a complex number"}
 
 
 def _number_rank(value: Any) -> int:
+    for rank, python_type in enumerate((bool, int, float, complex)):
+        if isinstance(value, python_type):  # also ints beyond int64
+            return rank
     return _NUMBER_RANK[np.asarray(value).dtype.kind]
 
 
@@ -192,20 +207,22 @@ def check_compatible(name: str, default: Any, value: Any) -> None:
         raise TypeError(f"{name}: value {_short(value)} cannot be explored: {err}") from None
     if got != expected:
         raise TypeError(
-            f"{name}: value {_short(value)} is a {got} ({type(value).__name__}) but the "
-            f"default {_short(default)} is a {expected} ({type(default).__name__}); explore "
-            f"values of the default's kind, or change the default"
+            f"{name}: value {_short(value)} ({type(value).__name__}) is of kind {got!r} but "
+            f"the default {_short(default)} ({type(default).__name__}) is of kind "
+            f"{expected!r}; use values of the default's kind, or change the default"
         )
     if expected == "scalar":
         have, want = _number_rank(value), _number_rank(default)
         if (want == 0) != (have == 0) or have > want:
             raise TypeError(
-                f"{name}: value {_short(value)} is a {_RANK_NAME[have]} but the default "
-                f"{_short(default)} is a {_RANK_NAME[want]}; use a {_RANK_NAME[have]} default "
-                "to explore such values"
+                f"{name}: value {_short(value)} is {_RANK_NAME[have]} but the default "
+                f"{_short(default)} is {_RANK_NAME[want]}; give the parameter "
+                f"{_RANK_NAME[have]} default to use such values"
             )
     elif expected == "string":
-        if isinstance(np.asarray(value).item(), bytes) != isinstance(np.asarray(default).item(), bytes):
+        if isinstance(np.asarray(value).item(), bytes) != isinstance(
+            np.asarray(default).item(), bytes
+        ):
             raise TypeError(
                 f"{name}: value {_short(value)} and default {_short(default)} mix str and bytes"
             )
@@ -330,7 +347,13 @@ def _decode_string(data: Any, attrs: dict) -> Any:
 
 
 # Python item types a list/tuple can hold, and the numpy dtype of their array.
-_ITEM_DTYPES = {bool: np.bool_, int: np.int64, float: np.float64, complex: np.complex128, str: np.str_}
+_ITEM_DTYPES = {
+    bool: np.bool_,
+    int: np.int64,
+    float: np.float64,
+    complex: np.complex128,
+    str: np.str_,
+}
 
 
 def _item_tag(item: Any) -> list:
@@ -396,7 +419,7 @@ def _decode_sequence(data: Any, attrs: dict) -> list | tuple:
 def _encode_dict(value: dict) -> tuple[dict[str, np.ndarray], dict]:
     data: dict[str, np.ndarray] = {}
     parts = []
-    for i, (key, item) in enumerate(value.items()):
+    for i, item in enumerate(value.values()):
         data[f"v{i}"], sub = encode(item)
         parts.append(sub)
     return data, _attrs("dict", meta={"keys": list(value), "attrs": parts})
@@ -404,7 +427,10 @@ def _encode_dict(value: dict) -> tuple[dict[str, np.ndarray], dict]:
 
 def _decode_dict(data: dict, attrs: dict) -> dict:
     meta = json.loads(attrs["pypetx_meta"])
-    return {key: decode(data[f"v{i}"], sub) for i, (key, sub) in enumerate(zip(meta["keys"], meta["attrs"]))}
+    return {
+        key: decode(data[f"v{i}"], sub)
+        for i, (key, sub) in enumerate(zip(meta["keys"], meta["attrs"]))
+    }
 
 
 # --------------------------------------------------------------------------- pandas
@@ -443,8 +469,7 @@ def _decode_values(data: dict, prefix: str, meta: dict) -> Any:
         a[np.asarray(data[prefix + "_mask"]).astype(bool)] = None
     elif meta["pandas"] in ("object", "str", "string"):
         a = a.astype(object)
-    if meta["pandas"] in ("object",):
-        return a
+    # pd.array also for object: pandas 3 would infer its str dtype from a bare object array
     return pd.array(a, dtype=meta["pandas"])
 
 
@@ -460,7 +485,13 @@ def _encode_index(index: Any, prefix: str, data: dict, what: str) -> dict:
     pd = _pandas()
     names = [_json_label(n, f"{what} name") for n in index.names]
     if type(index) is pd.RangeIndex:
-        return {"type": "range", "start": index.start, "stop": index.stop, "step": index.step, "names": names}
+        return {
+            "type": "range",
+            "start": index.start,
+            "stop": index.stop,
+            "step": index.step,
+            "names": names,
+        }
     levels = [index.get_level_values(j) for j in range(index.nlevels)]
     metas = [_encode_values(level, what, f"{prefix}{j}", data) for j, level in enumerate(levels)]
     return {"type": "multi" if index.nlevels > 1 else "index", "names": names, "levels": metas}
@@ -496,6 +527,10 @@ def _decode_dataframe(data: dict, attrs: dict) -> Any:
     index = _decode_index(data, "index", meta["index"])
     columns = {i: _decode_values(data, f"c{i}", m) for i, m in enumerate(meta["columns"])}
     frame = pd.DataFrame(columns, index=index)
+    # The constructor infers pandas' string dtype for object columns of str: undo that.
+    objects = {i: object for i, m in enumerate(meta["columns"]) if m["pandas"] == "object"}
+    if objects:
+        frame = frame.astype(objects)
     frame.columns = _decode_index(data, "label", meta["labels"])
     return frame
 
@@ -562,7 +597,9 @@ def _decode_sparse(data: dict, attrs: dict) -> Any:
 # --------------------------------------------------------------------------- public
 
 
-def encode(value: Any, kind: str | None = None) -> tuple[np.ndarray | dict[str, np.ndarray], dict[str, str]]:
+def encode(
+    value: Any, kind: str | None = None
+) -> tuple[np.ndarray | dict[str, np.ndarray], dict[str, str]]:
     """Turn ``value`` into storable numpy arrays and string attributes.
 
     Parameters

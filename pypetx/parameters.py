@@ -8,7 +8,10 @@ holds one or several named values. The pypet leaf classes (``ArrayParameter``,
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
+
+import numpy as np
 
 from pypetx.compat.names import ParameterCompat, ResultCompat
 from pypetx.errors import ParameterLockedError
@@ -80,6 +83,7 @@ class Parameter(ParameterCompat, Leaf):
 
             if self._default is not None:
                 check_compatible(self.full_name, self._default, value)
+                value = _keep_number_type(self._default, value)
         self._default = value
         self._value = value
 
@@ -168,14 +172,16 @@ class Result(ResultCompat, Leaf):
         if name is None:
             if len(self._data) != 1:
                 raise ValueError(
-                    f"result {self.full_name!r} holds {sorted(self._data)}; say which one"
+                    f"result {self.full_name or self.name!r} holds {sorted(self._data)}; "
+                    f"say which one"
                 )
             return next(iter(self._data.values()))
         try:
             return self._data[name]
         except KeyError:
             raise KeyError(
-                f"result {self.full_name!r} has no item {name!r}; it has {sorted(self._data)}"
+                f"result {self.full_name or self.name!r} has no item {name!r}; "
+                f"it has {sorted(self._data)}"
             ) from None
 
     def __getitem__(self, name: str) -> Any:
@@ -218,6 +224,14 @@ class Result(ResultCompat, Leaf):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.full_name} {sorted(self._data)}>"
+
+
+def _keep_number_type(default: Any, value: Any) -> Any:
+    """``value`` as the type of a number ``default`` (``2`` set on a ``1.0`` default is
+    ``2.0``), so that assignments never narrow the declared type."""
+    if isinstance(default, (numbers.Number, np.generic)) and type(value) is not type(default):
+        return type(default)(value)
+    return value
 
 
 def _is_dataarray(value: Any) -> bool:

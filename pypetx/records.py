@@ -44,10 +44,7 @@ def tree_to_records(traj: Any) -> list[dict[str, Any]]:
         if isinstance(node, Group):
             records.append(_base_record(node, "group"))
             for name, target in node.links.items():
-                rec = _base_record(node, "link")
-                rec["path"] = f"{node.full_name}.{name}" if node.full_name else name
-                rec["target"] = target.full_name
-                records.append(rec)
+                records.append(_link_record(f"{node.full_name}.{name}", target))
         elif isinstance(node, Parameter):
             rec = _base_record(node, _TYPE_OF_TOP[top])
             rec.update(kind=node.kind, value=node.default, units=node.units,
@@ -59,10 +56,16 @@ def tree_to_records(traj: Any) -> list[dict[str, Any]]:
                 rec.update(kind=node.kinds[item], value=value, units=node.units, item=item)
                 records.append(rec)
     for name, target in traj.links.items():
-        rec = _base_record(traj, "link")
-        rec.update(path=name, target=target.full_name)
-        records.append(rec)
+        records.append(_link_record(name, target))
     return records
+
+
+def _link_record(path: str, target: Any) -> dict[str, Any]:
+    # A link has no metadata of its own: only its path and its target's path.
+    rec = _base_record(target, "link")
+    rec.update(path=path, target=target.full_name, comment="", annotations={}, tags=[],
+               **{"class": "Link"})
+    return rec
 
 
 def tree_from_records(cls: type, records: Sequence[Mapping[str, Any]],
@@ -71,6 +74,8 @@ def tree_from_records(cls: type, records: Sequence[Mapping[str, Any]],
     from pypetx import parameters as leaves
 
     traj = cls(attrs.get("name", "trajectory"), attrs.get("comment", ""))
+    if attrs.get("timestamp") is not None:
+        traj._timestamp = float(attrs["timestamp"])
     links = []
     for rec in records:
         path, type_ = rec["path"], rec["type"]

@@ -42,7 +42,7 @@ class _GroupView:
         self._group = group
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
+        if name.startswith("_"):
             raise AttributeError(name)
         self._run._sync()
         value = getattr(self._group, name)
@@ -75,6 +75,11 @@ class RunView:
         self._i = -1
         self._synced = -2
         self._out: list = []
+        self._k = 0  # position of the current run in its batch
+        # name -> (positions, values) of results added the simple way (one value and at
+        # most a comment): the collector registers them here after their first call, so
+        # later runs append directly instead of going through the general path.
+        self._fast: dict[str, tuple[list[int], list[Any]]] = {}
         self._views: dict[str, _GroupView] = {}
         self._explored: list[tuple[list, list[tuple[dict, str]]]] = []
         exploration = skeleton.exploration
@@ -135,9 +140,12 @@ class RunView:
         return self._group_view(value) if isinstance(value, Group) else value
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
+        if name.startswith("_"):
             raise AttributeError(name)
-        return self._lookup(self._skeleton, name)
+        # Attribute access on the skeleton: natural naming plus its members (v_/f_ names).
+        self._sync()
+        value = getattr(self._skeleton, name)
+        return self._group_view(value) if isinstance(value, Group) else value
 
     def __getitem__(self, path: str) -> Any:
         return self._lookup(self._skeleton, path)
@@ -181,6 +189,12 @@ class RunView:
     def f_add_result(self, name: Any, *args: Any, **kwargs: Any) -> None:
         """Record a result of this run: ``f_add_result("z", value, comment="...")`` or
         ``f_add_result("stats", mean=m, std=s)``."""
+        if len(args) == 1 and (not kwargs or (len(kwargs) == 1 and "comment" in kwargs)):
+            cols = self._fast.get(name)
+            if cols is not None:
+                cols[0].append(self._k)
+                cols[1].append(args[0])
+                return
         self._out.append((name, args, kwargs))
 
     add_result = f_add_result

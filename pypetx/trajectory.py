@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from pypetx.compat.names import GroupCompat, TrajectoryCompat
-from pypetx.errors import ExplorationError, NodeNotFoundError
+from pypetx.errors import AmbiguousNameError, ExplorationError, NodeNotFoundError
 from pypetx.explore import Exploration
 from pypetx.parameters import Parameter, Result
-from pypetx.tree import ABBREVIATIONS, Group, Leaf, Link, Node
+from pypetx.tree import ABBREVIATIONS, Group, Leaf, Link, Node, validate_path
 
 #: The standard top-level groups, in pypet's order.
 TOP_GROUPS = ("config", "parameters", "derived_parameters", "results")
@@ -85,6 +85,7 @@ class Trajectory(TrajectoryCompat, Group):
 
     # -- adding nodes -----------------------------------------------------------------
     def _add_leaf(self, top: str, leaf: Leaf, path: str) -> Leaf:
+        validate_path(path, repr(top))
         parent_path, _, _ = path.rpartition(".")
         group = self._children[top]._ensure_group(parent_path)
         group._add_child(leaf)
@@ -107,14 +108,14 @@ class Trajectory(TrajectoryCompat, Group):
             if len(rest) == 2:
                 comment = rest[1]
             path = _strip(path, top)
-            preset = self._presets.pop(f"{top}.{path}", None)
-            if preset is not None:  # pypet's f_preset_parameter: the preset value wins
-                value = preset[0][0] if preset[0] else preset[1].get("value", value)
             leaf_name = path.rpartition(".")[2]
             param = cls(leaf_name, value, comment, **kwargs)
         if self._idx >= 0 and top == "parameters":
             raise TypeError(f"cannot add parameter {path!r} during a run; add it before exploring")
         self._add_leaf(top, param, path)
+        preset = self._presets.pop(f"{top}.{path}", None)
+        if preset is not None:  # pypet's f_preset_parameter: the preset value wins
+            param.set(preset[0][0] if preset[0] else preset[1].get("value", param.default))
         return param
 
     def add_parameter(self, *args: Any, comment: str = "", **kwargs: Any) -> Parameter:
@@ -189,7 +190,7 @@ class Trajectory(TrajectoryCompat, Group):
         for key, values in mapping.items():
             try:
                 node = params.get(_strip(key, "parameters"))
-            except NodeNotFoundError as err:
+            except (NodeNotFoundError, AmbiguousNameError) as err:
                 raise ExplorationError(f"cannot explore {key!r}: {err}") from None
             if not isinstance(node, Parameter):
                 raise ExplorationError(f"cannot explore {key!r}: it is a group, not a parameter")
@@ -293,7 +294,13 @@ class Trajectory(TrajectoryCompat, Group):
         """Make every explored parameter show its value for run ``idx`` (or a run name);
         ``-1``/``None``/``"run_ALL"`` restores the defaults."""
         if isinstance(idx, str):
-            idx = -1 if idx == "run_ALL" else int(idx.rpartition("_")[2])
+            head, _, number = idx.rpartition("_")
+            if idx != "run_ALL" and (head != "run" or not number.isdigit()):
+                raise ValueError(
+                    f"{idx!r} is not a run name; run names look like {run_name(0)!r} "
+                    f"(or 'run_ALL' for the defaults)"
+                )
+            idx = -1 if idx == "run_ALL" else int(number)
         if idx is None or idx < 0:
             self.restore_default()
             return

@@ -48,7 +48,10 @@ class Node:
 
     @property
     def full_name(self) -> str:
-        """Dotted path from the root (the root itself has ``""``)."""
+        """Dotted path from the root (the root itself has ``""``; a leaf not in a tree
+        yet has its name)."""
+        if self._parent is None and self.is_leaf:
+            return self._name
         parts = []
         node: Node | None = self
         while node is not None and node._parent is not None:
@@ -146,10 +149,26 @@ def validate_name(name: str, where: str, reserved: set[str]) -> None:
             f"{name!r} in {where} is not a valid Python identifier; rename it "
             f"(letters, digits and '_', not starting with a digit, not a keyword)"
         )
-    if name.startswith("_") or name in reserved:
+    if name.startswith("_"):
+        raise InvalidNameError(
+            f"{name!r} in {where}: names starting with '_' are reserved for pypetx; "
+            f"rename it (e.g. {name.lstrip('_') or 'node'!r})"
+        )
+    if name in reserved:
         raise InvalidNameError(
             f"{name!r} in {where} clashes with a reserved member name of the trajectory; "
             f"rename it (e.g. {name.strip('_') + '_value'!r})"
+        )
+
+
+def validate_path(path: str, where: str) -> None:
+    """Raise :class:`InvalidNameError` for a dotted path with empty components."""
+    if not isinstance(path, str) or not path:
+        raise InvalidNameError(f"node paths must be non-empty strings, got {path!r} in {where}")
+    if ".." in path or path.startswith(".") or path.endswith("."):
+        raise InvalidNameError(
+            f"{path!r} in {where}: paths may not contain '..' or start or end with '.'; "
+            f"rename it to dotted names like 'group.name'"
         )
 
 
@@ -168,6 +187,20 @@ class Group(Node):
         if name.startswith("_"):
             raise AttributeError(name)
         return self._access(self._get_node(name))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # pypet's natural-naming assignment: ``traj.x = 2`` sets parameter ``x`` (and so
+        # fails when it is locked); private names and class members (properties) are
+        # ordinary attributes; new nodes are never created by assignment.
+        if name.startswith("_") or hasattr(type(self), name):
+            object.__setattr__(self, name, value)
+            return
+        node = self._get_node(name)
+        if isinstance(node, Group) or not hasattr(node, "set"):
+            raise AttributeError(
+                f"cannot assign to {node.full_name!r}: it is a group; assign to its leaves"
+            )
+        node.set(value)
 
     def __getitem__(self, path: str) -> Any:
         return self._access(self._get_node(path))
@@ -262,7 +295,7 @@ class Group(Node):
 
     def _not_found_message(self, name: str) -> str:
         index: dict[str, list[Node]] = getattr(self.root, "_name_index", None) or {}
-        candidates = list(self._children) + list(self._links) + list(index)
+        candidates = list(dict.fromkeys([*self._children, *self._links, *index]))
         close = difflib.get_close_matches(name, candidates, n=3)
         hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
         return f"no node named {name!r} in {self._where()}{hint}"
@@ -302,6 +335,7 @@ class Group(Node):
 
     def add_group(self, path: str, comment: str = "") -> Group:
         """Create the group at ``path`` (and any missing parents); return it."""
+        validate_path(path, self._where())
         parent, _, last = path.rpartition(".")
         group = self._ensure_group(parent)
         existing = group._children.get(last)
@@ -309,7 +343,7 @@ class Group(Node):
             if comment:
                 existing.comment = comment
             return existing
-        new = group._add_child(type(self)._group_class()(last, comment))
+        new = group._add_child(group._group_class()(last, comment))
         return new
 
     @classmethod
@@ -326,21 +360,20 @@ class Group(Node):
             target = self.root._get_node(target) if isinstance(self.root, Group) else None
         if not isinstance(target, Node):
             raise LinkError(f"link {name!r}: target must be a node or a path")
+        validate_path(name, self._where())
+        if target.root is not self.root:
+            raise LinkError(f"link {name!r}: target belongs to another tree")
         parent_path, _, last = name.rpartition(".")
+        validate_name(last, self._where(), self._reserved())
+        if isinstance(target, Group) and _reaches(target, self, parent_path):
+            raise LinkError(
+                f"linking {target.full_name or 'the trajectory'!r} as {name!r} would make a "
+                f"cycle: the link would be reachable from its own target; link a leaf or a "
+                f"group that is not above it"
+            )
         group = self._ensure_group(parent_path)
-        validate_name(last, group._where(), group._reserved())
         if last in group._children or last in group._links:
             raise NodeExistsError(f"{group._where()} already has a child or link {last!r}")
-        if isinstance(target, Group):
-            node: Node | None = group
-            while node is not None:
-                if node is target:
-                    raise LinkError(
-                        f"linking {target.full_name!r} as {name!r} inside itself would make a cycle"
-                    )
-                node = node._parent
-        if target.root is not group.root:
-            raise LinkError(f"link {name!r}: target belongs to another tree")
         link = Link(last, target)
         group._links[last] = link
         return link
@@ -358,12 +391,20 @@ class Group(Node):
         node = self._children.pop(name, None)
         if node is None:
             raise NodeNotFoundError(self._not_found_message(name))
-        index = getattr(self.root, "_name_index", None)
+        root = self.root
+        removed = [node, *(_walk(node) if isinstance(node, Group) else ())]
+        index = getattr(root, "_name_index", None)
         if index is not None:
-            for sub in [node, *(_walk(node) if isinstance(node, Group) else ())]:
+            for sub in removed:
                 bucket = index.get(sub.name, [])
                 if sub in bucket:
                     bucket.remove(sub)
+        # Links into the removed subtree would dangle: drop them with it.
+        gone = set(map(id, removed))
+        for group in [root, *(_walk(root) if isinstance(root, Group) else ())]:
+            if isinstance(group, Group):
+                for key in [k for k, v in group._links.items() if id(v.target) in gone]:
+                    del group._links[key]
         node._parent = None
 
     # -- iteration and search ---------------------------------------------------------
@@ -402,6 +443,31 @@ class Group(Node):
                 continue
             out.append(node)
         return out
+
+
+def _reaches(start: Group, group: Group, path: str) -> bool:
+    """Whether ``group`` or the (maybe not yet created) group ``path`` below it can be
+    reached from ``start`` by following children and links."""
+    seen: set[int] = set()
+    stack: list[Node] = [start]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen or not isinstance(node, Group):
+            continue
+        seen.add(id(node))
+        if node is group:
+            return True
+        stack.extend(node._children.values())
+        stack.extend(link.target for link in node._links.values())
+    # A group created by the link's path is new, so only existing groups on it matter.
+    node = group
+    for part in path.split(".") if path else ():
+        node = node._children.get(part) if isinstance(node, Group) else None
+        if node is None:
+            return False
+        if id(node) in seen:
+            return True
+    return False
 
 
 def _walk(group: Group) -> Iterator[Node]:

@@ -59,7 +59,10 @@ def test_cartesian_product_keeps_values_as_given():
 
 
 def test_cartesian_product_zip_lengths_error():
-    with pytest.raises(ExplorationError, match="zipped parameters a and b have different lengths: a has 2 values, b has 3 values"):
+    with pytest.raises(
+        ExplorationError,
+        match="zipped parameters a and b have different lengths: a has 2 values, b has 3 values",
+    ):
         cartesian_product({"a": [1, 2], "b": [3, 4, 5]}, (("a", "b"),))
 
 
@@ -77,7 +80,9 @@ def test_cartesian_product_combined_parameters_errors(combined, message):
 
 
 def test_cartesian_product_value_errors():
-    with pytest.raises(TypeError, match=r"x: expected a sequence of values.*wrap a single value in a list"):
+    with pytest.raises(
+        TypeError, match=r"x: expected a sequence of values.*wrap a single value in a list"
+    ):
         cartesian_product({"x": 3})
     with pytest.raises(TypeError, match="got str 'abc'"):
         cartesian_product({"x": "abc"})
@@ -98,7 +103,10 @@ def test_zip_product_and_alias():
 
 
 def test_zip_product_errors():
-    with pytest.raises(ExplorationError, match="zipped parameters have different lengths: x has 2 values, y has 1 values"):
+    with pytest.raises(
+        ExplorationError,
+        match="zipped parameters have different lengths: x has 2 values, y has 1 values",
+    ):
         zip_product(x=[1, 2], y=[3])
     with pytest.raises(ExplorationError, match="x is given twice"):
         zip_product({"x": [1]}, x=[2])
@@ -181,7 +189,10 @@ def test_find_unique_points():
 
 
 def test_find_unique_points_arrays_and_nan():
-    explored = {"w": [np.array([1, 2]), np.array([1, 3]), np.array([1, 2])], "f": [np.nan, 1.0, np.nan]}
+    explored = {
+        "w": [np.array([1, 2]), np.array([1, 3]), np.array([1, 2])],
+        "f": [np.nan, 1.0, np.nan],
+    }
     points = find_unique_points(explored)
     assert [runs for _, runs in points] == [[0, 2], [1]]
     assert find_unique_points({}) == []
@@ -249,7 +260,10 @@ def test_exploration_validation_messages():
 
 
 def test_exploration_rejects_inconsistent_axes():
-    with pytest.raises(ExplorationError, match="not a grid over the axes \\(x\\), \\(y\\): 1 of the 4 grid points are missing"):
+    with pytest.raises(
+        ExplorationError,
+        match="not a grid over the axes \\(x\\), \\(y\\): 1 of the 4 grid points are missing",
+    ):
         Exploration({"x": [1, 1, 2], "y": [5, 6, 5]}, (("x",), ("y",)))
     with pytest.raises(ExplorationError, match="occurs 2 times"):
         Exploration({"x": [1, 1, 2, 2, 1], "y": [5, 6, 5, 6, 5]}, (("x",), ("y",)))
@@ -323,12 +337,16 @@ def test_expand_run_layout_stays_run_layout():
 
 def test_expand_name_errors():
     exp = grid_3x3()
-    with pytest.raises(ExplorationError, match="missing parameters.y; not explored before: parameters.z"):
+    with pytest.raises(
+        ExplorationError, match="missing parameters.y; not explored before: parameters.z"
+    ):
         exp.expand({"parameters.x": [4], "parameters.z": [1]})
 
 
 def test_to_dict_round_trip():
-    product = cartesian_product({"p.x": [1.5, 2.5], "p.w": [np.array([1, 2]), np.array([3, 4])], "p.s": ["a"]})
+    product = cartesian_product(
+        {"p.x": [1.5, 2.5], "p.w": [np.array([1, 2]), np.array([3, 4])], "p.s": ["a"]}
+    )
     exp = Exploration(product, product.axes)
     data = json.loads(json.dumps(exp.to_dict()))
     back = Exploration.from_dict(data)
@@ -337,7 +355,11 @@ def test_to_dict_round_trip():
     assert back.columns["p.x"] == exp.columns["p.x"]
     assert np.array_equal(back.positions, exp.positions)
 
-    grown = exp.expand(cartesian_product({"p.x": [1.5, 2.5], "p.w": [np.array([1, 2]), np.array([3, 4])], "p.s": ["b"]}))
+    grown = exp.expand(
+        cartesian_product(
+            {"p.x": [1.5, 2.5], "p.w": [np.array([1, 2]), np.array([3, 4])], "p.s": ["b"]}
+        )
+    )
     again = Exploration.from_dict(json.loads(json.dumps(grown.to_dict())))
     assert again.shape == grown.shape == (2, 2, 2)
     assert np.array_equal(again.positions, grown.positions)
@@ -347,5 +369,7 @@ def test_to_dict_round_trip():
 
 
 def test_to_dict_rejects_objects_without_json_form():
-    with pytest.raises(TypeError, match="x: explored value of type object cannot be written as JSON"):
+    with pytest.raises(
+        TypeError, match="x: explored value of type object cannot be written as JSON"
+    ):
         Exploration({"x": [object()]}).to_dict()

@@ -63,6 +63,7 @@ ARRAYS = {
     "timedelta": np.array([1, 2], dtype="timedelta64[ms]"),
     "empty": np.zeros((0, 3)),
     "big_endian": np.array([1.0, 2.0], dtype=">f8"),
+    "zero_d_datetime": np.array("2020-01-01", dtype="datetime64[D]"),
 }
 CONTAINERS = {
     "list_float": [1.0, 2.5, -3.0],
@@ -97,7 +98,8 @@ SPARSE = {
     "csc_array": sparse.csc_array(np.array([[0, 1.5], [2.0, 0]])),
     "coo_matrix": sparse.coo_matrix(np.array([[0, 1], [2, 0]], dtype=np.int64)),
     "coo_array_3d": sparse.coo_array(
-        (np.array([1.0, 2.0]), (np.array([0, 1]), np.array([1, 0]), np.array([2, 0]))), shape=(2, 2, 3)
+        (np.array([1.0, 2.0]), (np.array([0, 1]), np.array([1, 0]), np.array([2, 0]))),
+        shape=(2, 2, 3),
     ),
     "bsr_array": sparse.bsr_array(np.kron(np.eye(2), np.ones((2, 2)))),
     "dia_matrix": sparse.dia_matrix(np.diag([1.0, 2.0, 3.0])),
@@ -109,7 +111,10 @@ ALL = {
     **{f"string-{k}": ("string", v) for k, v in STRINGS.items()},
     **{f"array-{k}": ("array", v) for k, v in ARRAYS.items()},
     **{f"{k}": (k.split("_")[0], v) for k, v in CONTAINERS.items()},
-    **{f"pandas-{k}": ("dataframe" if k.startswith("frame") else "series", v) for k, v in PANDAS.items()},
+    **{
+        f"pandas-{k}": ("dataframe" if k.startswith("frame") else "series", v)
+        for k, v in PANDAS.items()
+    },
     **{f"sparse-{k}": ("sparse", v) for k, v in SPARSE.items()},
 }
 
@@ -159,12 +164,17 @@ def test_kind_of(key):
     [
         (object(), "values of type builtins.object cannot be stored as arrays; .*kind='pickle'"),
         (None, "type builtins.NoneType"),
-        (fractions.Fraction(1, 3) if False else datetime.date(2020, 1, 1), "datetime.date"),
+        (datetime.date(2020, 1, 1), "datetime.date"),
+        (fractions.Fraction(1, 3), "fractions.Fraction"),
+        (np.datetime64("2020-01-01"), "numpy.datetime64"),
         (np.array([1, "a"], dtype=object), "numpy arrays of dtype object.*kind='pickle'"),
         ([1, [2]], "list items must be numbers or strings, item 1 is list"),
         ({1: 2}, "dict keys must be str, got int 1"),
         ({"a": [1, 2]}, "key 'a' holds list"),
-        (sparse.lil_matrix((2, 2)), r"sparse format 'lil' is not stored natively; convert it with .tocsr\(\)"),
+        (
+            sparse.lil_matrix((2, 2)),
+            r"sparse format 'lil' is not stored natively; convert it with .tocsr\(\)",
+        ),
     ],
 )
 def test_kind_of_refuses(value, message):
@@ -180,6 +190,8 @@ def test_kind_of_refuses(value, message):
     [
         (1, 2),
         (1, np.int32(2)),
+        (1, 2**70),
+        (2**70, np.uint8(1)),
         (1.0, 2),
         (1.0, np.float32(2)),
         (1j, 2.0),
@@ -201,14 +213,26 @@ def test_check_compatible_accepts(default, value):
 @pytest.mark.parametrize(
     ("default", "value", "message"),
     [
-        (1, 1.5, "parameters.p: value 1.5 is a float but the default 1 is a integer"),
-        (1, True, "value True is a bool but the default 1 is a integer"),
-        (True, 1, "value 1 is a integer but the default True is a bool"),
-        (1.0, 1j, "is a complex but the default 1.0 is a float"),
-        (1, "1", r"parameters.p: value '1' is a string \(str\) but the default 1 is a scalar \(int\)"),
-        ([1], (1,), "is a tuple"),
+        (
+            1,
+            1.5,
+            "parameters.p: value 1.5 is a float but the default 1 is an integer; give the parameter a float default",
+        ),
+        (1, True, "value True is a bool but the default 1 is an integer"),
+        (True, 1, "value 1 is an integer but the default True is a bool"),
+        (1.0, 1j, "is a complex number but the default 1.0 is a float"),
+        (
+            1,
+            "1",
+            r"parameters.p: value '1' \(str\) is of kind 'string' but the default 1 \(int\) is of kind 'scalar'",
+        ),
+        ([1], (1,), "is of kind 'tuple'"),
         ("a", b"a", "mix str and bytes"),
-        (np.zeros(2), np.arange(2), "array of dtype int64 does not match the default's dtype float64"),
+        (
+            np.zeros(2),
+            np.arange(2),
+            "array of dtype int64 does not match the default's dtype float64",
+        ),
         (1, object(), "parameters.p: value <object object.*cannot be explored"),
         (datetime.date(2020, 1, 1), "2020", "does not match the default's type date"),
     ],
@@ -237,7 +261,8 @@ def _write_read(tmp_path, data, attrs):
     """Write encoded arrays with xarray/h5netcdf, reopen them, return (data, attrs) read."""
     parts = data if isinstance(data, dict) else {"value": data}
     variables = {
-        name: xr.Variable([f"{name}_dim_{i}" for i in range(a.ndim)], a) for name, a in parts.items()
+        name: xr.Variable([f"{name}_dim_{i}" for i in range(a.ndim)], a)
+        for name, a in parts.items()
     }
     path = tmp_path / "value.h5"
     xr.Dataset(variables, attrs=attrs).to_netcdf(path, engine="h5netcdf")
@@ -262,7 +287,9 @@ def test_complex_is_stored_as_real_imag_pairs():
 
 
 def test_encode_kind_mismatch_and_unknown_kind():
-    with pytest.raises(TypeError, match="value of type list has kind 'list', not 'array'; pass kind='list'"):
+    with pytest.raises(
+        TypeError, match="value of type list has kind 'list', not 'array'; pass kind='list'"
+    ):
         encode([1, 2], kind="array")
     with pytest.raises(ValueError, match="unknown kind 'matrix'; use one of scalar, string"):
         encode(1, kind="matrix")

@@ -46,10 +46,10 @@ class NodeCompat:
         return self.full_name.rpartition(".")[0]
 
     def f_set_annotations(self, *args: Any, **kwargs: Any) -> None:
-        self.set_annotations(*args, **kwargs)
+        self.v_annotations.f_set(*args, **kwargs)
 
-    def f_get_annotations(self, *names: str) -> Any:
-        return self.get_annotations(*names)
+    def f_get_annotations(self, *names: Any) -> Any:
+        return self.v_annotations.f_get(*names)
 
     def f_get_root(self) -> Any:
         return self.root
@@ -70,13 +70,32 @@ class _AnnotationsView:
     def __setattr__(self, name: str, value: Any) -> None:
         self._node.annotations[name] = value
 
-    def f_set(self, *args: Any, **kwargs: Any) -> None:
-        self._node.set_annotations(*args, **kwargs)
+    @staticmethod
+    def _key(name: Any) -> str:
+        # pypet: positional annotations are named annotation, annotation_1, annotation_2...
+        if isinstance(name, int):
+            return "annotation" if name == 0 else f"annotation_{name}"
+        return name
 
-    def f_get(self, *names: str) -> Any:
-        if not names:
-            return dict(self._node.annotations)
-        return self._node.get_annotations(*names)
+    def f_set(self, *args: Any, **kwargs: Any) -> None:
+        self._node.set_annotations({self._key(i): v for i, v in enumerate(args)}, **kwargs)
+
+    def f_set_single(self, name: str, value: Any) -> None:
+        self._node.set_annotations({name: value})
+
+    def f_get(self, *names: Any) -> Any:
+        if not names:  # pypet: the single annotation, else an error naming them
+            annotations = self._node.annotations
+            if len(annotations) != 1:
+                raise ValueError(
+                    f"{self._node.full_name or 'trajectory'!s} has annotations "
+                    f"{sorted(annotations)}; say which one to get"
+                )
+            return next(iter(annotations.values()))
+        return self._node.get_annotations(*map(self._key, names))
+
+    def f_remove(self, name: str) -> None:
+        del self._node.annotations[self._key(name)]
 
     def f_to_dict(self) -> dict:
         return dict(self._node.annotations)
@@ -99,6 +118,10 @@ class GroupCompat(NodeCompat):
                    **_ignored: Any) -> bool:
         name = item if isinstance(item, str) else item.full_name
         return self.get(name, None, shortcuts=shortcuts) is not None
+
+    def f_find(self, pattern: str | None = None, *, tag: str | None = None,
+               leaves_only: bool = False) -> list:
+        return self.find(pattern, tag=tag, leaves_only=leaves_only)
 
     def f_get_children(self, copy: bool = True) -> dict:
         return self.children()

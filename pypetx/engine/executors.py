@@ -18,10 +18,11 @@ import concurrent.futures as cf
 import itertools
 import logging
 import os
+import queue
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 import dask.config
 from dask.system import CPU_COUNT
@@ -30,12 +31,12 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from pypetx import config
 
 __all__ = [
+    "CLUSTER_NAMES",
     "Backend",
     "DistributedBackend",
     "ExecutorBackend",
     "SynchronousBackend",
     "resolve_backend",
-    "CLUSTER_NAMES",
 ]
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,11 @@ class Backend(Protocol):
     name: str
 
     def submit(
-        self, fn: Callable[..., Any], *args: Any, retries: int = 0, name: str | None = None
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        retries: int = 0,
+        name: str | None = None,
     ) -> Any:
         """Schedule ``fn(*args)``; retry it up to ``retries`` times if it raises."""
 
@@ -81,7 +86,7 @@ class Backend(Protocol):
     def close(self) -> None:
         """Release what this backend started (never what the user passed in)."""
 
-    def __enter__(self) -> Backend: ...
+    def __enter__(self) -> Self: ...
 
     def __exit__(self, *exc: object) -> None: ...
 
@@ -110,7 +115,7 @@ class _BackendBase:
 
 # --------------------------------------------------------------------------- synchronous
 class _SyncHandle:
-    __slots__ = ("seq", "fn", "args", "state", "value")
+    __slots__ = ("args", "fn", "seq", "state", "value")
 
     def __init__(self, seq: int, fn: Callable[..., Any], args: tuple) -> None:
         self.seq, self.fn, self.args = seq, fn, args
@@ -127,6 +132,7 @@ class SynchronousBackend(_BackendBase):
     """
 
     name = "synchronous"
+    runs_in_driver = True
 
     def __init__(self) -> None:
         self._seq = itertools.count()
@@ -148,7 +154,9 @@ class SynchronousBackend(_BackendBase):
         if handle.state == "cancelled":
             raise cf.CancelledError("task was cancelled")
         if handle.state != "finished":
-            raise RuntimeError("result() of a task that has not run; call wait_any first")
+            raise RuntimeError(
+                "result() of a task that has not run; call wait_any first"
+            )
         return handle.value
 
     def cancel(self, handles) -> None:
@@ -194,22 +202,30 @@ class ExecutorBackend(_BackendBase):
 
     name = "executor"
 
-    def __init__(self, executor: Any, *, n_workers: int | None = None, shutdown: bool = False):
+    def __init__(
+        self, executor: Any, *, n_workers: int | None = None, shutdown: bool = False
+    ):
         if not callable(getattr(executor, "submit", None)):
-            raise TypeError(f"executor must have a submit(fn, *args) method, got {executor!r}")
+            raise TypeError(
+                f"executor must have a submit(fn, *args) method, got {executor!r}"
+            )
         self.executor = executor
         self._n_workers = n_workers
         self._shutdown = shutdown
 
     def submit(self, fn, *args, retries=0, name=None):
-        return self.executor.submit(_Retrying(fn, retries) if retries > 0 else fn, *args)
+        return self.executor.submit(
+            _Retrying(fn, retries) if retries > 0 else fn, *args
+        )
 
     def wait_any(self, handles, timeout=None):
         handles = set(handles)
         if not handles:
             return set(), set()
         if all(isinstance(h, cf.Future) for h in handles):
-            done, not_done = cf.wait(handles, timeout=timeout, return_when=cf.FIRST_COMPLETED)
+            done, not_done = cf.wait(
+                handles, timeout=timeout, return_when=cf.FIRST_COMPLETED
+            )
             return set(done), set(not_done)
         # Futures of other libraries only promise done(): poll them.
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -278,15 +294,20 @@ class DistributedBackend(_BackendBase):
 
     name = "distributed"
 
-    def __init__(self, client: Any = None, *, factory: Callable[[], tuple] | None = None):
+    def __init__(
+        self, client: Any = None, *, factory: Callable[[], tuple] | None = None
+    ):
         if (client is None) == (factory is None):
-            raise TypeError("DistributedBackend needs exactly one of client= or factory=")
+            raise TypeError(
+                "DistributedBackend needs exactly one of client= or factory="
+            )
         self._client = client
         self._factory = factory
         self._cluster: Any = None
         self._cleanup: Callable[[], None] | None = None
         self._owned = factory is not None
         self._nthreads_cache: tuple[float, int] = (-1.0, 1)
+        self._finished: queue.SimpleQueue = queue.SimpleQueue()
 
     # constructors --------------------------------------------------------------------
     @classmethod
@@ -344,19 +365,29 @@ class DistributedBackend(_BackendBase):
 
     def submit(self, fn, *args, retries=0, name=None):
         key = f"{name or 'pypetx-task'}-{uuid.uuid4().hex}"
-        return self.client.submit(fn, *args, retries=retries or None, pure=False, key=key)
+        future = self.client.submit(
+            fn, *args, retries=retries or None, pure=False, key=key
+        )
+        # distributed.wait() needs a *default* client, which the embedded one must not be;
+        # a done-callback waking a queue needs no client and no polling round trips.
+        future.add_done_callback(self._finished.put)
+        return future
 
     def wait_any(self, handles, timeout=None):
-        from distributed import wait
-
         handles = set(handles)
-        if not handles:
-            return set(), set()
-        try:
-            res = wait(list(handles), timeout=timeout, return_when="FIRST_COMPLETED")
-        except TimeoutError:
-            return set(), handles
-        return set(res.done), set(res.not_done)
+        done = {h for h in handles if h.done()}
+        if not done and handles:
+            try:
+                self._finished.get(timeout=timeout)
+            except queue.Empty:
+                pass
+            done = {h for h in handles if h.done()}
+        while True:  # the states were read from the futures: the wake-ups are spent
+            try:
+                self._finished.get_nowait()
+            except queue.Empty:
+                break
+        return done, handles - done
 
     def result(self, handle):
         try:
@@ -381,15 +412,23 @@ class DistributedBackend(_BackendBase):
         return n
 
     def share(self, obj: Any) -> Any:
-        # A one-element list: scatter would split a list/dict argument into many futures.
-        # hash=False: the skeleton may not be tokenizable, and it is scattered once anyway.
-        return self.client.scatter([obj], broadcast=True, hash=False)[0]
+        from distributed import Future
+
+        if isinstance(obj, Future):
+            return obj  # already shared (callers may share before run_batches does)
+        # A task rather than client.scatter: scattered data is lost for good when the
+        # workers holding it die (one crashing run on a one-worker cluster would then
+        # fail every later task with "lost dependencies"), while the scheduler can rerun
+        # this task. Each worker still fetches the object once, from a peer, not per task.
+        return self.client.submit(
+            _shared_value, obj, pure=False, key=f"pypetx-shared-{uuid.uuid4().hex}"
+        )
 
     @property
     def dashboard_link(self) -> str | None:
         try:
             return self.client.dashboard_link
-        except Exception:  # no dashboard (bokeh missing, disabled): not an error
+        except Exception:  # noqa: BLE001 - no dashboard (bokeh missing, disabled): not an error
             return None
 
     def close(self) -> None:
@@ -409,7 +448,14 @@ class DistributedBackend(_BackendBase):
                 cleanup()
 
 
-def _start_local_cluster(settings: dict[str, Any]) -> tuple[Any, Any, Callable[[], None]]:
+def _shared_value(obj: Any) -> Any:
+    """The task holding a shared object on the workers (see ``DistributedBackend.share``)."""
+    return obj
+
+
+def _start_local_cluster(
+    settings: dict[str, Any],
+) -> tuple[Any, Any, Callable[[], None]]:
     """Start the embedded LocalCluster described by ``settings`` (``pypetx.local``)."""
     from distributed import Client, LocalCluster
 
@@ -424,7 +470,7 @@ def _start_local_cluster(settings: dict[str, Any]) -> tuple[Any, Any, Callable[[
     # set for the cluster's lifetime, so a worker restarted after a crash still forks.
     mp_config = dask.config.set({"distributed.worker.multiprocessing-method": method})
     mp_config.__enter__()
-    restore = lambda: mp_config.__exit__(None, None, None)  # noqa: E731
+    restore = lambda: mp_config.__exit__(None, None, None)
     try:
         cluster = LocalCluster(
             n_workers=int(n_workers),
@@ -458,14 +504,23 @@ def _jobqueue(class_name: str) -> Callable[..., Backend]:
                 "pip install 'pypetx[hpc]'"
             ) from None
         cls = getattr(dask_jobqueue, class_name)
-        return DistributedBackend.from_cluster(cls(**options), owned=True)
+
+        def factory():
+            from distributed import Client
+
+            cluster = cls(**options)  # started on first use, like the local cluster
+            return Client(cluster, set_as_default=False), cluster, None
+
+        return DistributedBackend(factory=factory)
 
     return make
 
 
 def _synchronous(**options: Any) -> Backend:
     if options:
-        raise TypeError(f"the synchronous backend takes no options, got {sorted(options)}")
+        raise TypeError(
+            f"the synchronous backend takes no options, got {sorted(options)}"
+        )
     return SynchronousBackend()
 
 
@@ -509,11 +564,23 @@ def resolve_backend(
     Backend
         Use it as a context manager (or call ``close()``) so what pypetx started stops.
     """
-    given = {k: v for k, v in dict(cluster=cluster, client=client, executor=executor,
-                                   scheduler=scheduler).items() if v is not None}
+    choices = {
+        "cluster": cluster,
+        "client": client,
+        "executor": executor,
+        "scheduler": scheduler,
+    }
+    given = {k: v for k, v in choices.items() if v is not None}
     if len(given) > 1:
-        raise ValueError(f"give at most one of cluster=, client=, executor=, scheduler=; got {sorted(given)}")
-    if cluster_options and not (cluster is None or isinstance(cluster, str)):
+        raise ValueError(
+            f"give at most one of cluster=, client=, executor=, scheduler=; got {sorted(given)}"
+        )
+    if cluster_options and (
+        client is not None
+        or executor is not None
+        or scheduler is not None
+        or not (cluster is None or isinstance(cluster, str))
+    ):
         raise TypeError(
             f"cluster options {sorted(cluster_options)} only apply when pypetx creates the "
             "cluster from a name (cluster='local', 'slurm', ...)"
@@ -523,7 +590,9 @@ def resolve_backend(
         return value
     if client is not None:
         if not _is_distributed_client(client):
-            raise TypeError(f"client= must be a distributed.Client, got {type(client).__name__}")
+            raise TypeError(
+                f"client= must be a distributed.Client, got {type(client).__name__}"
+            )
         return DistributedBackend(client)
     if executor is not None:
         if _is_distributed_client(executor):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, Self
 
 from pypetx import config
 
@@ -24,11 +24,15 @@ def progress_enabled(progress: bool | str | None) -> bool:
         progress = config.get("progress", "auto")
     if isinstance(progress, str):
         if progress.lower() != "auto":
-            raise ValueError(f"progress must be True, False or 'auto', got {progress!r}")
+            raise ValueError(
+                f"progress must be True, False or 'auto', got {progress!r}"
+            )
         if "ipykernel" in sys.modules:
             return True
         stream = sys.stderr
-        return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())
+        return bool(
+            stream is not None and hasattr(stream, "isatty") and stream.isatty()
+        )
     return bool(progress)
 
 
@@ -45,7 +49,9 @@ class Progress:
         Printed once above the bar, so the user can open the Dask dashboard.
     """
 
-    def __init__(self, total: int, enabled: bool, dashboard_link: str | None = None) -> None:
+    def __init__(
+        self, total: int, enabled: bool, dashboard_link: str | None = None
+    ) -> None:
         self._bar: Any = None
         if not enabled:
             return
@@ -68,7 +74,7 @@ class Progress:
             self._bar.close()
             self._bar = None
 
-    def __enter__(self) -> Progress:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

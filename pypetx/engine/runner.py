@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from pypetx.engine.executors import Backend
 from pypetx.engine.progress import Progress, progress_enabled
 from pypetx.store.batch import BatchResult
 
-__all__ = ["RunSummary", "SweepInterrupted", "run_batches", "failed_batch"]
+__all__ = ["RunSummary", "SweepInterrupted", "failed_batch", "run_batches"]
 
 # How long one wait for results may block: bounds how late the driver notices new workers
 # (adaptive clusters) and a deferred Ctrl-C.
@@ -171,13 +171,15 @@ def run_batches(
         indices = in_flight.pop(handle)
         try:
             value = backend.result(handle)
-        except Exception as exc:  # the task itself failed: its runs fail, the sweep goes on
+        except Exception as exc:  # noqa: BLE001 - the task itself failed: its runs fail, the sweep goes on
             batch = failed_batch(indices, exc)
             summary.n_task_errors += 1
         else:
             batch, seconds = value
             if not isinstance(batch, BatchResult):
-                raise TypeError(f"task must return a BatchResult, got {type(batch).__name__}")
+                raise TypeError(
+                    f"task must return a BatchResult, got {type(batch).__name__}"
+                )
             planner.record(len(indices), seconds)
         sink(batch)
         summary.n_received += len(batch)
@@ -194,18 +196,26 @@ def run_batches(
     with _InterruptGuard() as guard:
         try:
             shared_handle = backend.share(shared)
-            with Progress(len(pending), progress_enabled(progress), backend.dashboard_link) as bar:
+            with Progress(
+                len(pending), progress_enabled(progress), backend.dashboard_link
+            ) as bar:
                 try:
                     while not planner.exhausted or in_flight:
                         guard.check()
                         n_workers = backend.n_workers
                         planner.n_workers = n_workers
                         limit = max_in_flight or max(per_worker * n_workers, 2)
-                        while not planner.exhausted and len(in_flight) < planner.in_flight_limit(limit):
+                        while not planner.exhausted and len(
+                            in_flight
+                        ) < planner.in_flight_limit(limit):
                             indices = planner.next_batch()
                             handle = backend.submit(
-                                _call_timed, task, shared_handle, indices,
-                                retries=retries, name="pypetx-batch",
+                                _call_timed,
+                                task,
+                                shared_handle,
+                                indices,
+                                retries=retries,
+                                name="pypetx-batch",
                             )
                             in_flight[handle] = indices
                             summary.n_tasks += 1
@@ -215,9 +225,20 @@ def run_batches(
                         collect_done(done, bar)
                 except KeyboardInterrupt:
                     summary.interrupted = True
-                    _drain(backend, in_flight, guard, grace, lambda d: collect_done(d, bar))
+                    # In-process backends run tasks inside wait_any: nothing is running
+                    # now, and draining would start new work after the Ctrl-C.
+                    if not getattr(backend, "runs_in_driver", False):
+                        _drain(
+                            backend,
+                            in_flight,
+                            guard,
+                            grace,
+                            lambda d: collect_done(d, bar),
+                        )
                     summary.wall_seconds = time.perf_counter() - start
-                    raise SweepInterrupted(_interrupt_message(summary, resume_hint), summary) from None
+                    raise SweepInterrupted(
+                        _interrupt_message(summary, resume_hint), summary
+                    ) from None
         finally:
             if in_flight:
                 backend.cancel(list(in_flight))
@@ -308,7 +329,7 @@ class _InterruptGuard:
         self._raise_now = False
         self._previous: Any = None
 
-    def __enter__(self) -> _InterruptGuard:
+    def __enter__(self) -> Self:
         if (
             threading.current_thread() is threading.main_thread()
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler

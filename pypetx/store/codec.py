@@ -101,7 +101,7 @@ def decode_tree(tree: xr.Dataset, *, allow_pickle: bool = False, where: str = ""
         rec = dict(entry, value=None)
         if names is not None:
             kind = rec.get("kind")
-            if (kind == "pickle" or vattrs.get("kind") == "pickle") and not allow_pickle:
+            if (kind == "pickle" or vattrs.get("pypetx_kind") == "pickle") and not allow_pickle:
                 raise PickleNotAllowedError(
                     f"{rec['path']} in {where} is stored pickled; loading it could run code: "
                     "pass allow_pickle=True if you trust this file"

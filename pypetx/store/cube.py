@@ -54,6 +54,8 @@ def _dask_array(name: str, blocks: dict[tuple[int, ...], tuple], chunks, dtype) 
 def _fixed_block(name: str, status: bool, shape: tuple[int, ...], dtype: np.dtype, fill: Any,
                  parts: list[tuple[Source, np.ndarray, np.ndarray]]) -> np.ndarray:
     out = np.full(shape, fill, dtype=dtype)
+    if dtype == object:
+        out = out.astype(dtype)  # keep the vlen-str marker on the block
     for src, rows, local in parts:
         if status:
             out[tuple(local.T)] = src.status(name, rows)
@@ -71,6 +73,9 @@ def _ragged_block(name: str, mode: str, dtype: np.dtype, n: int,
                   items: list[tuple[Source, np.ndarray, np.ndarray]]) -> np.ndarray:
     pieces: list[Any] = [None] * n
     for src, rows, order in items:
+        info = src.infos.get(name)
+        if info is None or info.mode == EMPTY:
+            continue  # this source has no value of the result for these runs
         if mode == PICKLE:
             vals = [np.frombuffer(b, np.uint8) for b in src.as_blobs(name, rows)]
         else:

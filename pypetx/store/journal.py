@@ -183,6 +183,11 @@ class JournalEntry:
     def has(self, result: str) -> bool:
         return result in self.meta["keys"]
 
+    def written_present(self, result: str) -> np.ndarray | None:
+        """Present flags of a result a worker wrote to the store itself (else ``None``)."""
+        w = self.meta.get("worker_written", {}).get(result)
+        return None if w is None else self._npz[f"{w['key']}_p"]
+
     def close(self) -> None:
         if "_npz" in self.__dict__:
             self.__dict__.pop("_npz").close()
@@ -225,7 +230,7 @@ class Journal:
             "completed": np.asarray(batch.completed, dtype=bool),
             "failed": np.asarray(batch.failed, dtype=bool),
             "duration": np.asarray(batch.duration, dtype=np.float64),
-            "worker": np.full(n, str(batch.worker or ""), dtype=str),
+            "worker": _as_str_array([batch.worker] * n, n),
             "error": _as_str_array(batch.error, n),
             "traceback": _as_str_array(batch.traceback, n),
         }
@@ -237,9 +242,9 @@ class Journal:
             infos[name], keys[name] = info.to_json(), f"r{k}"
             arrays.update({f"r{k}_{suffix}": a for suffix, a in parts.items()})
         written = {}
-        for name in worker_written:
-            meta = batch.result_meta.get(name)
-            written[name] = _meta_dict(meta)
+        for k, name in enumerate(worker_written):
+            written[name] = {"key": f"w{k}", "meta": _meta_dict(batch.result_meta.get(name))}
+            arrays[f"w{k}_p"] = np.asarray(batch.present.get(name, batch.completed), dtype=bool)
         meta = {"results": infos, "keys": keys, "worker_written": written, "n": n}
         arrays["meta"] = np.array(json.dumps(meta))
         path = self.directory / f"{self._next:010d}.npz"

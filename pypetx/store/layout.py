@@ -39,14 +39,17 @@ __all__ = [
 #: Version of the on-disk layout; readers refuse files with a higher one.
 FORMAT_VERSION = 1
 RUN_DIM = "run"
-#: Per-run status variables: name -> numpy dtype (object = variable-length string).
+#: Variable-length string dtype (object marked as str: netCDF4/Zarr writers then know the
+#: type without computing the data).
+VLEN_STR = np.dtype("O", metadata={"element_type": str})
+#: Per-run status variables: name -> numpy dtype.
 STATUS_VARS: dict[str, np.dtype] = {
     "completed": np.dtype(bool),
     "failed": np.dtype(bool),
     "duration": np.dtype("float64"),
-    "worker": np.dtype(object),
-    "error": np.dtype(object),
-    "traceback": np.dtype(object),
+    "worker": VLEN_STR,
+    "error": VLEN_STR,
+    "traceback": VLEN_STR,
 }
 #: Storage modes of a result variable.
 FIXED, RAGGED, PICKLE = "fixed", "ragged", "pickle"

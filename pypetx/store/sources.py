@@ -84,22 +84,52 @@ class Source:
 
 
 class JournalSource(Source):
-    """The runs of one journal batch file."""
+    """The runs of one journal batch file.
 
-    def __init__(self, entry: JournalEntry):
+    Parameters
+    ----------
+    entry : JournalEntry
+        The batch file.
+    written : callable, optional
+        ``written(name) -> (array, positions)`` for results a worker wrote into the store
+        itself (Zarr): the array to read them from and the cell of every run.
+    """
+
+    def __init__(self, entry: JournalEntry, written: Any = None):
         self.entry = entry
         self.runs = entry.indices
         self.infos = {n: i for n, i in entry.infos.items()}
+        self._written: dict[str, tuple[Any, np.ndarray]] = {}
+        for name, w in (entry.meta.get("worker_written") or {}).items():
+            found = None if written is None else written(name)
+            if found is None:
+                continue
+            arr, positions = found
+            nd = positions.shape[1]
+            shape = tuple(arr.shape[nd:])
+            self._written[name] = (arr, positions)
+            self.infos[name] = ResultInfo(name, FIXED, np.dtype(arr.dtype), shape, len(shape),
+                                          dict(w.get("meta") or {}))
 
     def status(self, name: str, rows: np.ndarray) -> np.ndarray:
         return self.entry.status(name)[rows]
 
     def present(self, name: str, rows: np.ndarray) -> np.ndarray:
+        if name in self._written:
+            return self.entry.written_present(name)[rows]
         if not self.entry.has(name):
             return np.zeros(len(rows), bool)
         return self.entry.array(name, "p")[rows]
 
     def fixed(self, name: str, rows: np.ndarray) -> np.ndarray:
+        if name in self._written:  # read back what the worker wrote (bounding box)
+            arr, positions = self._written[name]
+            pos = positions[self.runs[rows]]
+            if not len(pos):
+                return np.zeros((0, *arr.shape[positions.shape[1]:]), arr.dtype)
+            lo, hi = pos.min(axis=0), pos.max(axis=0) + 1
+            box = np.asarray(arr[tuple(slice(a, b) for a, b in zip(lo, hi))])
+            return box[tuple((pos - lo).T)]
         return self.entry.array(name, "v")[rows]
 
     def stored_counts(self, name: str, rows: np.ndarray) -> np.ndarray:

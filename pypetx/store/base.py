@@ -1,0 +1,323 @@
+"""The store protocol, the journaled base class every backend extends, and ``open_store``.
+
+A backend only says how to read the cube already stored (``_read_stored``), how to
+commit a newly assembled cube and tree durably (``_commit``) and how to reopen it
+(``_open_result``); journaling, resume checks, status bookkeeping and cube assembly are
+shared here. Zarr adds :meth:`Store.worker_sink`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import xarray as xr
+
+from pypetx.errors import StorageError
+from pypetx.store.batch import BatchResult
+from pypetx.store.codec import encode_tree, parameter_attrs
+from pypetx.store.cube import Cube
+from pypetx.store.journal import Journal
+from pypetx.store.layout import FORMAT_VERSION, exploration_json, explored_dims
+from pypetx.store.sources import CubeSource, JournalSource, Source, stored_infos
+
+__all__ = ["JournaledStore", "Store", "open_store"]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What the engine needs from a store (see ``docs/storage.md``)."""
+
+    def open(self, exploration: Any, records: Sequence[Mapping[str, Any]],
+             attrs: Mapping[str, Any], *, resume: bool) -> None: ...
+    def done(self) -> np.ndarray: ...
+    def failed_runs(self) -> np.ndarray: ...
+    def write_batch(self, batch: BatchResult) -> None: ...
+    def finalize(self, attrs_update: Mapping[str, Any] | None = None) -> xr.Dataset: ...
+    def close(self) -> None: ...
+    def worker_sink(self) -> Callable[[BatchResult], BatchResult] | None: ...
+
+
+def _attr_value(value: Any) -> Any:
+    """A trajectory attribute as a netCDF attribute (JSON text unless a plain scalar)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (int, float, str)):
+        return value
+    return json.dumps(value, default=str)
+
+
+def _same_or_expansion(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
+    """Why ``new`` is neither ``old`` nor an expansion of it (``None`` if it is)."""
+    if list(old["names"]) != list(new["names"]):
+        return f"explored parameters differ: stored {old['names']}, given {new['names']}"
+    n_old = len(old["columns"][old["names"][0]])
+    n_new = len(new["columns"][new["names"][0]])
+    if n_new < n_old:
+        return f"the stored exploration has {n_old} runs, the given one only {n_new}"
+    for name in old["names"]:
+        a, b = old["columns"][name], new["columns"][name][:n_old]
+        if a != b:
+            run = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
+            return f"{name} differs at run {run}: stored {a[run]!r}, given {b[run]!r}"
+    return None
+
+
+class JournaledStore:
+    """Shared machinery of the backends: journal, resume, status, assembly.
+
+    Parameters
+    ----------
+    path : path-like
+        The results file (HDF5) or directory (Zarr).
+    name : str
+        Trajectory name: the HDF5 group / Zarr group of its cube.
+    complevel : int, default 4
+        Compression level (zlib for HDF5, zstd for Zarr).
+    encoding : dict, optional
+        Per-variable encoding overrides ``{var: {...}}``, merged over the defaults.
+    batch_size : int, optional
+        Runs per chunk along the explored dims; default the largest batch seen.
+    """
+
+    #: Short backend name used in messages and by :func:`open_store`.
+    storage = "base"
+
+    def __init__(self, path: str | os.PathLike[str], name: str, *, complevel: int = 4,
+                 encoding: Mapping[str, Mapping[str, Any]] | None = None,
+                 batch_size: int | None = None):
+        if not name or "/" in name or name.startswith("_"):
+            raise StorageError(f"invalid trajectory name {name!r} for {path}: "
+                               "it must be non-empty, without '/', not starting with '_'")
+        self.path = Path(path)
+        self.name = name
+        self.complevel = int(complevel)
+        self.encoding = {k: dict(v) for k, v in (encoding or {}).items()}
+        self.batch_size = batch_size
+        self.journal: Journal | None = None
+        self.exploration: Any = None
+        self._records: list[dict[str, Any]] = []
+        self._attrs: dict[str, Any] = {}
+        self._stored: xr.Dataset | None = None
+        self._completed = np.zeros(0, bool)
+        self._failed = np.zeros(0, bool)
+
+    @property
+    def where(self) -> str:
+        """``<path> group <name>``, for messages."""
+        return f"{self.path} group {self.name}"
+
+    @property
+    def journal_dir(self) -> Path:
+        return self.path.parent / (self.path.name + ".pypetx") / self.name
+
+    # backend hooks ---------------------------------------------------------------------
+
+    def _read_stored(self) -> xr.Dataset | None:
+        """The cube committed earlier, opened lazily, or ``None``."""
+        raise NotImplementedError
+
+    def _commit(self, cube: xr.Dataset, tree: xr.Dataset, encoding: dict[str, dict]) -> None:
+        """Durably replace the stored cube and tree by ``cube`` and ``tree``."""
+        raise NotImplementedError
+
+    def _default_encoding(self, var: xr.Variable, chunks: tuple[int, ...]) -> dict[str, Any]:
+        return {}
+
+    def _open_result(self) -> xr.Dataset:
+        from pypetx.store.load import open_results
+
+        return open_results(self.path, self.name)
+
+    # protocol ------------------------------------------------------------------------
+
+    def open(self, exploration: Any, records: Sequence[Mapping[str, Any]] = (),
+             attrs: Mapping[str, Any] | None = None, *, resume: bool = False) -> None:
+        """Create the trajectory's storage, or reopen it to continue (``resume=True``).
+
+        Raises
+        ------
+        StorageError
+            The trajectory exists (or left a journal) and ``resume`` is False, or the
+            exploration is neither the stored one nor an expansion of it.
+        """
+        self.exploration = exploration
+        self._records = [dict(r) for r in records]
+        self._attrs = dict(attrs or {})
+        self._stored = self._read_stored()
+        has_journal = self.journal_dir.is_dir() and any(self.journal_dir.glob("*.npz"))
+        if not resume and (self._stored is not None or has_journal):
+            what = "is stored" if self._stored is not None else f"left a journal in {self.journal_dir}"
+            raise StorageError(
+                f"trajectory {self.name} already {what} ({self.where}); pass resume=True "
+                "to continue it, or choose another trajectory name"
+            )
+        self.journal = Journal(self.journal_dir)
+        new = exploration_json(exploration)
+        old = self.journal.read_json("exploration.json")
+        if old is None and self._stored is not None:
+            old = json.loads(self._stored.attrs["pypetx_exploration"])
+        if old is not None:
+            problem = _same_or_expansion(old, new)
+            if problem:
+                raise StorageError(f"cannot resume {self.where}: the exploration is not the "
+                                   f"stored one nor an expansion of it: {problem}")
+        self.journal.write_json("exploration.json", new)
+        self._status_from_sources()
+
+    def _sources(self) -> list[Source]:
+        sources: list[Source] = []
+        if self._stored is not None:
+            from pypetx.explore import Exploration
+
+            old = Exploration.from_dict(json.loads(self._stored.attrs["pypetx_exploration"]))
+            dims = explored_dims(old)
+            sources.append(CubeSource(self._stored, dims, np.asarray(old.positions),
+                                      stored_infos(self._stored, dims)))
+        assert self.journal is not None
+        sources.extend(self._journal_source(e) for e in self.journal.entries())
+        return sources
+
+    def _journal_source(self, entry: Any) -> Source:
+        """The source of one journal file (Zarr also reads what workers wrote)."""
+        return JournalSource(entry)
+
+    def _status_from_sources(self) -> None:
+        n = self.exploration.n_runs
+        self._completed, self._failed = np.zeros(n, bool), np.zeros(n, bool)
+        for src in self._sources():
+            rows = np.arange(len(src.runs))
+            keep = src.runs < n
+            self._completed[src.runs[keep]] = src.status("completed", rows)[keep]
+            self._failed[src.runs[keep]] = src.status("failed", rows)[keep]
+
+    def done(self) -> np.ndarray:
+        """Bool per run: completed (in the store file or the journal)."""
+        return self._completed.copy()
+
+    def failed_runs(self) -> np.ndarray:
+        """Bool per run: its latest attempt failed."""
+        return self._failed.copy()
+
+    def _journal_batch(self, batch: BatchResult, worker_written: Sequence[str] = ()) -> None:
+        if self.journal is None:
+            raise StorageError(f"{self.where}: write_batch before open")
+        self.journal.write(batch, worker_written=worker_written)
+        idx = np.asarray(batch.indices, dtype=np.int64)
+        self._completed[idx] = np.asarray(batch.completed, bool)
+        self._failed[idx] = np.asarray(batch.failed, bool)
+
+    def write_batch(self, batch: BatchResult) -> None:
+        """Persist a finished batch; durable (fsync'd) when this returns."""
+        self._journal_batch(batch)
+
+    def worker_sink(self) -> Callable[[BatchResult], BatchResult] | None:
+        """No worker-side writing: every batch travels to the driver."""
+        return None
+
+    def _batch_size(self, sources: Sequence[Source]) -> int:
+        if self.batch_size:
+            return int(self.batch_size)
+        sizes = [len(s.runs) for s in sources if isinstance(s, JournalSource)]
+        return max(sizes, default=0) or max(1, self.exploration.shape[-1])
+
+    def cube(self, attrs_update: Mapping[str, Any] | None = None) -> tuple[xr.Dataset, xr.Dataset]:
+        """The lazily assembled cube and the tree Dataset, as ``finalize`` would write them."""
+        ds, tree, _ = self._assemble(attrs_update)
+        return ds, tree
+
+    def _assemble(self, attrs_update: Mapping[str, Any] | None
+                  ) -> tuple[xr.Dataset, xr.Dataset, Cube]:
+        sources = self._sources()
+        cube = Cube(self.exploration, sources, self._batch_size(sources))
+        attrs = dict(self._attrs, **(attrs_update or {}))
+        cattrs = {k: _attr_value(v) for k, v in attrs.items()}
+        cattrs.update(parameter_attrs(self._records))
+        cattrs.update(
+            pypetx_format_version=FORMAT_VERSION,
+            pypetx_trajectory=self.name,
+            pypetx_exploration=json.dumps(exploration_json(self.exploration)),
+        )
+        ds = cube.dataset(cattrs)
+        self._chunks = cube.chunks
+        return ds, encode_tree(self._records, attrs), cube
+
+    def _encodings(self, ds: xr.Dataset) -> dict[str, dict[str, Any]]:
+        out = {}
+        dims = set(explored_dims(self.exploration))
+        for name, var in ds.variables.items():
+            chunks = tuple(
+                dict(zip(explored_dims(self.exploration), self._chunks)).get(d, s) if d in dims else s
+                for d, s in zip(var.dims, var.shape)
+            )
+            enc = dict(var.encoding)
+            if name in ds.data_vars:
+                enc.update(self._default_encoding(var, chunks))
+            enc.update(self.encoding.get(name, {}))
+            if enc.get("zlib") is False:  # compression switched off: its options must go too
+                enc.pop("complevel", None)
+                enc.pop("shuffle", None)
+            if enc:
+                out[name] = enc
+        return out
+
+    def finalize(self, attrs_update: Mapping[str, Any] | None = None) -> xr.Dataset:
+        """Consolidate the journal into the store atomically; return the lazily reopened cube."""
+        if self.journal is None:
+            raise StorageError(f"{self.where}: finalize before open")
+        entries = self.journal.entries()
+        ds, tree = self.cube(attrs_update)
+        self._commit(ds, tree, self._encodings(ds))
+        self.journal.remove(entries)
+        self._stored = self._read_stored()
+        return self._open_result()
+
+    def close(self) -> None:
+        """Release files; the journal stays (a later ``open(resume=True)`` continues)."""
+        if self._stored is not None:
+            self._stored.close()
+            self._stored = None
+        if self.journal is not None:
+            if not any(self.journal.directory.glob("*.npz")):
+                self.journal.destroy()
+            self.journal = None
+
+    def __enter__(self) -> JournaledStore:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def open_store(path: str | os.PathLike[str], name: str, storage: str = "auto",
+               **opts: Any) -> JournaledStore:
+    """The store backend for ``path``: ``.zarr`` -> Zarr, anything else -> HDF5.
+
+    Parameters
+    ----------
+    path : path-like
+        Results file or Zarr directory.
+    name : str
+        Trajectory name (group).
+    storage : {"auto", "hdf5", "zarr"}
+        Backend; ``"auto"`` picks by suffix.
+    **opts
+        Backend options (``complevel``, ``encoding``, ``batch_size``).
+    """
+    if storage == "auto":
+        storage = "zarr" if str(path).rstrip("/").endswith(".zarr") else "hdf5"
+    if storage == "hdf5":
+        from pypetx.store.hdf5 import HDF5Store
+
+        return HDF5Store(path, name, **opts)
+    if storage == "zarr":
+        from pypetx.store.zarr import ZarrStore
+
+        return ZarrStore(path, name, **opts)
+    raise StorageError(f"unknown storage {storage!r} for {path}; use 'auto', 'hdf5' or 'zarr'")
