@@ -38,6 +38,9 @@ from pypetx.parameters import (
     SparseParameter,
     SparseResult,
 )
+from pypetx.resume import ResumeError, resume_file
+from pypetx.store.load import open_results
+from pypetx.sweep import sweep
 from pypetx.trajectory import ParameterGroup, ResultGroup, Trajectory
 
 __all__ = [
@@ -57,6 +60,7 @@ __all__ = [
     "PypetxError",
     "Result",
     "ResultGroup",
+    "ResumeError",
     "SparseParameter",
     "SparseResult",
     "StorageError",
@@ -65,7 +69,10 @@ __all__ = [
     "cartesian_product",
     "find_unique_points",
     "latin_hypercube",
+    "open_results",
     "random_sample",
+    "resume_file",
     "sobol",
+    "sweep",
     "zip_product",
 ]

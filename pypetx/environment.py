@@ -6,7 +6,7 @@ import logging
 import os
 import uuid
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -63,7 +63,9 @@ class Environment:
         After all runs: raise :class:`~pypetx.errors.SweepFailed` when some failed, or
         just log the summary.
     resume : bool
-        Continue a sweep stored in ``filename``: only runs without a completed result run.
+        Continue a sweep stored in ``filename``: only runs without a completed result run
+        (failed runs only with :meth:`rerun_failed`). A trajectory whose non-explored
+        parameters or function differ from the stored one is refused unless ``force``.
     overwrite_file : bool
         Remove an existing results file first.
     storage : {"auto", "hdf5", "zarr"}
@@ -74,6 +76,11 @@ class Environment:
         Record the commit of this git repository (never commits anything).
     complevel : int
         Compression level of stored arrays.
+    force : bool
+        Resume even when the trajectory or the function changed.
+    store_function : bool
+        Also store a cloudpickle copy of the function, so ``pypetx resume`` works for
+        functions that are not importable (loading it needs ``allow_pickle=True``).
     **pypet_options
         pypet's options that have no meaning on Dask are accepted with a warning.
     """
@@ -86,6 +93,7 @@ class Environment:
                  storage: str = "auto", record_packages: Sequence[str] = (),
                  git_repository: str | None = None, complevel: int = 4,
                  retries: int | None = None, cluster_options: dict | None = None,
+                 force: bool = False, store_function: bool = False,
                  **pypet_options: Any) -> None:
         if isinstance(trajectory, Trajectory):
             self.trajectory = trajectory
@@ -124,6 +132,8 @@ class Environment:
         self.git_repository = git_repository
         self.complevel = complevel
         self.retries = retries
+        self.force = force
+        self.store_function = store_function
         self.sumatra_project = pypet_options.get("sumatra_project")
         self._postprocessing: list[tuple[Callable, tuple, dict]] = []
         self._pre_run: list[tuple[Callable, tuple, dict]] = []
@@ -153,20 +163,67 @@ class Environment:
     def run(self, fn: Callable, *args: Any, **kwargs: Any) -> list[tuple[int, Any]]:
         """Run ``fn(traj, *args, **kwargs)`` for every explored point.
 
-        Returns pypet's list of ``(run_index, return_value)``; the results Dataset is
-        ``env.dataset`` (also ``traj.dataset``).
+        Returns pypet's list of ``(run_index, return_value)`` for the runs of this call;
+        the results Dataset is ``env.dataset`` (also ``traj.dataset``).
         """
+        return self._run(fn, args, kwargs)
+
+    def run_map(self, fn: Callable, iter_args: Sequence | None = None,
+                iter_kwargs: Mapping[str, Sequence] | None = None) -> list[tuple[int, Any]]:
+        """pypet's ``run_map``: run ``i`` calls ``fn(traj, *iter_args[.][i], **{k: v[i]})``.
+
+        ``iter_args`` is a sequence of iterables (one per positional argument) and
+        ``iter_kwargs`` a mapping of keyword -> iterable; each must have one item per run.
+        """
+        n = len(self.trajectory)
+        per_args = [list(a) for a in (iter_args or ())]
+        per_kwargs = {k: list(v) for k, v in (iter_kwargs or {}).items()}
+        for what, values in [*(("positional argument", a) for a in per_args),
+                             *((f"keyword {k!r}", v) for k, v in per_kwargs.items())]:
+            if len(values) != n:
+                raise ValueError(f"run_map: {what} has {len(values)} items, the trajectory "
+                                 f"{self.trajectory.name!r} has {n} runs")
+        map_args = [tuple(a[i] for a in per_args) for i in range(n)] if per_args else None
+        map_kwargs = ([{k: v[i] for k, v in per_kwargs.items()} for i in range(n)]
+                      if per_kwargs else None)
+        return self._run(fn, (), {}, map_args=map_args, map_kwargs=map_kwargs)
+
+    def rerun_failed(self, fn: Callable, *args: Any, **kwargs: Any) -> list[tuple[int, Any]]:
+        """Run again only the runs whose last attempt failed (after fixing ``fn``)."""
+        return self._run(fn, args, kwargs, rerun_failed=True, resume=True)
+
+    def resume(self, fn: Callable | None = None, *args: Any, rerun_failed: bool = False,
+               **kwargs: Any) -> list[tuple[int, Any]]:
+        """Continue the stored sweep: only runs without a completed result run.
+
+        ``fn`` defaults to the function recorded in the file when it is importable
+        (``module:function``).
+        """
+        if fn is None:
+            from pypetx.resume import recorded_function
+
+            fn = recorded_function(self.filename, self.trajectory.name)
+        return self._run(fn, args, kwargs, rerun_failed=rerun_failed, resume=True)
+
+    def _run(self, fn: Callable, args: tuple, kwargs: dict, *, resume: bool | None = None,
+             rerun_failed: bool = False, plain: bool = False, **spec_options: Any
+             ) -> list[tuple[int, Any]]:
         from pypetx.engine.task import RunSpec
 
+        if not callable(fn):
+            raise TypeError(f"env.run needs a function, got {type(fn).__name__}")
         traj = self.trajectory
         for hook, a, kw in self._pre_run:
             hook(traj, *a, **kw)
         returns: dict[int, Any] = {}
+        resume = self.resume if resume is None else resume
         while True:
-            spec = RunSpec(token=uuid.uuid4().hex, skeleton=None, fn=fn, args=args, kwargs=kwargs)
-            self._execute(spec, returns)
+            spec = RunSpec(token=uuid.uuid4().hex, skeleton=None, fn=fn, args=args,
+                           kwargs=kwargs, plain=plain, **spec_options)
+            self._execute(spec, returns, resume=resume, rerun_failed=rerun_failed)
             if not self._postprocess(returns):
                 break
+            resume = True  # post-processing expanded the trajectory: run only new points
         return sorted(returns.items())
 
     def _postprocess(self, returns: dict[int, Any]) -> bool:
@@ -175,52 +232,57 @@ class Environment:
         results = sorted(returns.items())
         for hook, a, kw in self._postprocessing:
             hook(self.trajectory, results, *a, **kw)
-        if len(self.trajectory) > before:
-            self.resume = True  # the stored runs are kept; only the new points run
-            return True
-        return False
+        return len(self.trajectory) > before
 
-    def _execute(self, spec: Any, returns: dict[int, Any]) -> None:
+    def _execute(self, spec: Any, returns: dict[int, Any], *, resume: bool,
+                 rerun_failed: bool) -> None:
         from pypetx.engine.executors import resolve_backend
         from pypetx.engine.runner import run_batches
         from pypetx.engine.task import pack_spec, run_batch
         from pypetx.provenance import collect
+        from pypetx.resume import check_compatible, function_attrs
         from pypetx.store import open_store
 
         traj = self.trajectory
-        exploration = traj.exploration or Exploration({}, axes=None)
+        exploration = traj.exploration or _single_run()
         traj.lock_parameters()
         traj.lock_derived_parameters()
-        if self.overwrite_file and not self.resume:
+        if self.overwrite_file and not resume:
             _remove_path(self.filename)
+        if resume and not self.force:
+            check_compatible(self.filename, traj, spec.fn)
         provenance = collect(record_packages=self.record_packages,
                              git_repository=self.git_repository)
         store = open_store(self.filename, traj.name, storage=self.storage,
                            complevel=self.complevel)
         attrs = {"name": traj.name, "comment": traj.comment, "timestamp": traj._timestamp,
-                 "provenance": provenance}
-        store.open(exploration, traj.to_records(), attrs, resume=self.resume)
+                 "provenance": provenance, **function_attrs(spec.fn, self.store_function)}
+        failed: list[int] = []
         try:
-            done = store.done()
-            pending = np.flatnonzero(~done).astype(np.int64)
-            if self.resume:
-                log.info("resuming %r: %d of %d runs already completed", traj.name,
-                         int(done.sum()), len(done))
+            store.open(exploration, traj.to_records(), attrs, resume=resume)
+            todo = ~store.done()
+            if not rerun_failed:
+                todo &= ~store.failed_runs()
+            elif not store.failed_runs().any():
+                log.info("%s: no failed runs to re-run", traj.name)
+            pending = np.flatnonzero(todo).astype(np.int64)
+            if resume:
+                log.info("%s: %d of %d runs already stored, %d to run", traj.name,
+                         exploration.n_runs - len(pending), exploration.n_runs, len(pending))
             spec.skeleton = traj
             spec.worker_sink = store.worker_sink()
-            failed: list[int] = []
 
-            def sink(batch):
-                store.write_batch(batch)
+            def sink(batch: Any) -> None:
+                store.write_batch(batch)  # durable before it counts as done
                 if batch.returns is not None:
                     for i, r in zip(batch.indices.tolist(), batch.returns):
                         if r is not None:
                             returns[i] = r
                 if batch.failed.any():
-                    for i, err in zip(batch.indices[batch.failed].tolist(),
-                                      np.asarray(batch.error, dtype=object)[batch.failed]):
+                    errors = np.asarray(batch.error, dtype=object)
+                    for i, err in zip(batch.indices[batch.failed].tolist(), errors[batch.failed]):
                         failed.append(i)
-                        log.warning("run %d failed: %s", i, err)
+                        log.warning("%s: run %d failed: %s", traj.name, i, err)
 
             backend = resolve_backend(cluster=self._cluster, client=self._client,
                                       executor=self._executor, **self._cluster_options)
@@ -228,15 +290,17 @@ class Environment:
                 payload = _pack_without_dataset(traj, spec, pack_spec)
                 self.summary = run_batches(
                     run_batch, payload, pending, backend, sink,
-                    batch_size=self.batch_size, progress=self.progress,
-                    retries=self.retries,
+                    batch_size=self.batch_size, progress=self.progress, retries=self.retries,
                     resume_hint=f"resume with Environment(..., resume=True) or "
                                 f"'pypetx resume {self.filename}'",
                 )
         finally:
-            self.dataset = store.finalize({"provenance_end": collect(times_only=True)})
-            store.close()
-            traj._dataset = self.dataset
+            try:
+                if store.journal is not None:
+                    self.dataset = store.finalize({"provenance_end": collect(times_only=True)})
+                    traj._dataset = self.dataset
+            finally:
+                store.close()
         self._report(failed)
 
     def _report(self, failed: list[int]) -> None:
@@ -246,10 +310,11 @@ class Environment:
         if failed and self.on_error == "raise":
             failed.sort()
             raise SweepFailed(
-                f"{len(failed)} of {s.n_completed + s.n_failed} runs of {self.trajectory.name!r} "
-                f"failed (runs {failed[:10]}{'...' if len(failed) > 10 else ''}); completed "
-                f"results are stored in {self.filename}; see env.dataset.error / "
-                f"'pypetx failed {self.filename}'; re-run them with env.rerun_failed()",
+                f"{len(failed)} of {s.n_completed + s.n_failed} runs of "
+                f"{self.trajectory.name!r} failed (runs {failed[:10]}"
+                f"{'...' if len(failed) > 10 else ''}); the completed results are stored in "
+                f"{self.filename}; see env.dataset.error or 'pypetx failed {self.filename}', "
+                f"and re-run them with env.rerun_failed(fn)",
                 summary=s, failed=failed,
             )
 
@@ -261,6 +326,11 @@ def _pack_without_dataset(traj: Trajectory, spec: Any, pack: Callable) -> Any:
         return pack(spec)
     finally:
         traj._dataset = dataset
+
+
+def _single_run() -> Exploration:
+    """A trajectory that is not explored runs once, with its defaults (as in pypet)."""
+    return Exploration({"run": [0]})
 
 
 def _remove_path(path: str) -> None:

@@ -21,6 +21,7 @@ from pypetx.errors import StorageError
 from pypetx.store.batch import BatchResult
 from pypetx.store.codec import encode_tree, parameter_attrs
 from pypetx.store.cube import Cube
+from pypetx.store.lock import DriverLock
 from pypetx.store.journal import Journal
 from pypetx.store.layout import FORMAT_VERSION, exploration_json, explored_dims
 from pypetx.store.sources import CubeSource, JournalSource, Source, stored_infos
@@ -107,6 +108,7 @@ class JournaledStore:
         self._stored: xr.Dataset | None = None
         self._completed = np.zeros(0, bool)
         self._failed = np.zeros(0, bool)
+        self._lock: DriverLock | None = None
 
     @property
     def where(self) -> str:
@@ -147,6 +149,10 @@ class JournaledStore:
             The trajectory exists (or left a journal) and ``resume`` is False, or the
             exploration is neither the stored one nor an expansion of it.
         """
+        if self._lock is None:
+            lock = DriverLock(self.journal_dir.parent, self.name, self.where)
+            lock.acquire()
+            self._lock = lock
         self.exploration = exploration
         self._records = [dict(r) for r in records]
         self._attrs = dict(attrs or {})
@@ -287,6 +293,9 @@ class JournaledStore:
             if not any(self.journal.directory.glob("*.npz")):
                 self.journal.destroy()
             self.journal = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> JournaledStore:
         return self

@@ -1,0 +1,1 @@
+"""One module per ``pypetx`` CLI command (registered in :data:`pypetx.cli.COMMANDS`)."""

@@ -1,0 +1,192 @@
+"""Continuing stored sweeps: the recorded function, compatibility checks, ``resume_file``.
+
+A sweep records which function it ran (``module:qualname`` when importable; optionally a
+cloudpickle copy), so ``pypetx resume results.h5`` can continue it without the script.
+Resuming with a changed trajectory or function is refused with what differs: mixing
+results of two different models in one cube would be silent corruption.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import inspect
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from pypetx.errors import PickleNotAllowedError, PypetxError, StorageError
+
+
+class ResumeError(PypetxError):
+    """The stored sweep cannot be continued as asked (the message says why)."""
+
+
+def function_ref(fn: Callable) -> str | None:
+    """``"module:qualname"`` when ``fn`` can be imported back, else ``None``."""
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", None)
+    if not module or not qualname or module == "__main__" or "<locals>" in qualname:
+        return None
+    try:
+        obj: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError):
+        return None
+    return f"{module}:{qualname}" if obj is fn else None
+
+
+def _signature(fn: Callable) -> str:
+    try:
+        return f"{getattr(fn, '__name__', type(fn).__name__)}{inspect.signature(fn)}"
+    except (TypeError, ValueError):
+        return getattr(fn, "__name__", repr(fn))
+
+
+def function_attrs(fn: Callable, store_pickle: bool = False) -> dict[str, Any]:
+    """Attributes recording the sweep's function in the results file."""
+    attrs: dict[str, Any] = {"pypetx_function": function_ref(fn) or "",
+                             "pypetx_function_signature": _signature(fn)}
+    if store_pickle:
+        import cloudpickle
+
+        attrs["pypetx_function_pickle"] = base64.b64encode(cloudpickle.dumps(fn)).decode()
+    return attrs
+
+
+def _stored_attrs(path: str, name: str) -> dict[str, Any] | None:
+    from pypetx.store.load import list_trajectories, open_results
+
+    if not os.path.exists(path) or name not in list_trajectories(path):
+        return None
+    with open_results(path, name) as ds:
+        return dict(ds.attrs)
+
+
+def recorded_function(path: str, name: str | None = None, *, allow_pickle: bool = False
+                      ) -> Callable:
+    """The function a stored sweep ran: imported by reference, or unpickled (opt-in)."""
+    from pypetx.store.load import check_group
+
+    name = check_group(path, name)
+    attrs = _stored_attrs(path, name) or {}
+    ref = attrs.get("pypetx_function", "")
+    if ref:
+        module, _, qualname = ref.partition(":")
+        try:
+            obj: Any = importlib.import_module(module)
+            for part in qualname.split("."):
+                obj = getattr(obj, part)
+            return obj
+        except (ImportError, AttributeError) as exc:
+            raise ResumeError(f"{path} group {name}: the recorded function {ref} cannot be "
+                              f"imported ({exc}); pass the function explicitly") from None
+    if "pypetx_function_pickle" in attrs:
+        if not allow_pickle:
+            raise PickleNotAllowedError(
+                f"{path} group {name}: the function is stored pickled; loading it runs code "
+                f"from the file: pass allow_pickle=True if you trust it")
+        import cloudpickle
+
+        return cloudpickle.loads(base64.b64decode(attrs["pypetx_function_pickle"]))
+    raise ResumeError(
+        f"{path} group {name}: its function ({attrs.get('pypetx_function_signature', '?')}) "
+        f"was defined in a script, so it cannot be imported back; resume from the script "
+        f"(Environment(..., resume=True)) or run with store_function=True next time")
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape \
+            and bool(np.array_equal(a, b))
+    if hasattr(a, "equals") and type(a) is type(b):
+        return bool(a.equals(b))
+    if hasattr(a, "toarray") and hasattr(b, "toarray"):
+        return a.shape == b.shape and (a != b).nnz == 0
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def check_compatible(path: str, traj: Any, fn: Callable | None) -> None:
+    """Refuse to resume when non-explored parameters or the function changed.
+
+    Raises
+    ------
+    ResumeError
+        Listing every parameter whose value differs and/or the function change; pass
+        ``force=True`` to the Environment to resume anyway.
+    """
+    from pypetx.store.load import read_tree
+
+    attrs = _stored_attrs(path, traj.name)
+    if attrs is None:
+        return  # nothing stored yet (a crash before the first consolidation): nothing to compare
+    problems = []
+    try:
+        records, _ = read_tree(path, traj.name, allow_pickle=False)
+    except PickleNotAllowedError:
+        records = []  # pickled values cannot be compared without unpickling them
+    except StorageError:
+        records = []
+    current = {r["path"]: r for r in traj.to_records()}
+    for rec in records:
+        if rec["type"] not in ("parameter", "config", "derived") or rec.get("explored"):
+            continue
+        now = current.get(rec["path"])
+        if now is None:
+            problems.append(f"{rec['path']} is stored but no longer in the trajectory")
+        elif not now.get("explored") and not _equal(rec["value"], now["value"]):
+            problems.append(f"{rec['path']}: stored {rec['value']!r}, now {now['value']!r}")
+    stored_params = {r["path"] for r in records if r["type"] == "parameter"}
+    for path_, rec in current.items():
+        if records and rec["type"] == "parameter" and path_ not in stored_params:
+            problems.append(f"{path_} is new (not in the stored trajectory)")
+    if fn is not None:
+        old_sig = attrs.get("pypetx_function_signature")
+        if old_sig and old_sig != _signature(fn):
+            problems.append(f"function: stored {old_sig}, now {_signature(fn)}")
+    if problems:
+        raise ResumeError(
+            f"cannot resume {path} group {traj.name}: the trajectory differs from the stored "
+            f"one:\n  " + "\n  ".join(problems) + "\npass force=True to resume anyway")
+
+
+def load_for_resume(path: str, name: str | None = None) -> Any:
+    """The stored trajectory (tree and exploration), ready for ``Environment(resume=True)``."""
+    from pypetx.explore import Exploration
+    from pypetx.store.load import check_group, read_tree, stored_exploration
+    from pypetx.trajectory import Trajectory
+
+    name = check_group(path, name)
+    records, attrs = read_tree(path, name, allow_pickle=False)
+    traj = Trajectory.from_records(records, {**attrs, "name": name})
+    exploration = Exploration.from_dict(stored_exploration(path, name))
+    if all(n in traj for n in exploration.names):
+        traj._set_exploration(exploration)
+    return traj
+
+
+def resume_file(path: str, name: str | None = None, fn: Callable | None = None, *,
+                allow_pickle: bool = False, rerun_failed: bool = False, **env_options: Any
+                ) -> Any:
+    """Continue the sweep stored in ``path`` without its script (``pypetx resume``).
+
+    Returns the Environment after the run (``env.dataset``, ``env.summary``).
+    """
+    from pypetx.environment import Environment
+
+    traj = load_for_resume(path, name)
+    if fn is None:
+        fn = recorded_function(path, traj.name, allow_pickle=allow_pickle)
+    env = Environment(traj, filename=str(path), resume=True, **env_options)
+    env._run(fn, (), {}, resume=True, rerun_failed=rerun_failed)
+    return env
+
+
+__all__ = ["ResumeError", "check_compatible", "function_attrs", "function_ref",
+           "load_for_resume", "recorded_function", "resume_file"]
