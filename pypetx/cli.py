@@ -13,6 +13,13 @@ import click
 
 #: command name -> "module:attribute" of its click command.
 COMMANDS: dict[str, str] = {
+    "expand": "pypetx.commands.resume:expand",
+    "export": "pypetx.commands.export:export",
+    "failed": "pypetx.commands.failed:failed",
+    "plot": "pypetx.commands.plot:plot",
+    "resume": "pypetx.commands.resume:resume",
+    "run": "pypetx.commands.run:run",
+    "show": "pypetx.commands.show:show",
 }
 
 
@@ -56,3 +63,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":  # python -m pypetx.cli
+    main()

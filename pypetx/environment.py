@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from pypetx.errors import PypetxError, SweepFailed
+from pypetx.errors import PypetxError, StorageError, SweepFailed
 from pypetx.explore import Exploration
 from pypetx.trajectory import Trajectory
 
@@ -273,7 +273,15 @@ class Environment:
             spec.worker_sink = store.worker_sink()
 
             def sink(batch: Any) -> None:
-                store.write_batch(batch)  # durable before it counts as done
+                try:
+                    store.write_batch(batch)  # durable before it counts as done
+                except OSError as exc:
+                    raise StorageError(
+                        f"cannot write the results journal of {self.filename} ({exc.strerror or exc}); "
+                        f"{int(store.done().sum())} runs are stored safely: fix the cause "
+                        f"(e.g. free disk space) and resume with Environment(..., resume=True) "
+                        f"or 'pypetx resume {self.filename}'"
+                    ) from exc
                 if batch.returns is not None:
                     for i, r in zip(batch.indices.tolist(), batch.returns):
                         if r is not None:
@@ -294,14 +302,25 @@ class Environment:
                     resume_hint=f"resume with Environment(..., resume=True) or "
                                 f"'pypetx resume {self.filename}'",
                 )
-        finally:
+        except BaseException:
+            # The sweep stopped (Ctrl-C, a storage or cluster error): consolidate what is
+            # journaled if possible, but never let that hide the original error.
             try:
-                if store.journal is not None:
-                    self.dataset = store.finalize({"provenance_end": collect(times_only=True)})
-                    traj._dataset = self.dataset
-            finally:
-                store.close()
+                self._finalize(store, collect)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("%s: results stay in the journal (consolidation failed: %s); "
+                            "resume to consolidate them", traj.name, exc)
+            raise
+        else:
+            self._finalize(store, collect)
+        finally:
+            store.close()
         self._report(failed)
+
+    def _finalize(self, store: Any, collect: Callable) -> None:
+        if store.journal is not None:
+            self.dataset = store.finalize({"provenance_end": collect(times_only=True)})
+            self.trajectory._dataset = self.dataset
 
     def _report(self, failed: list[int]) -> None:
         s = self.summary

@@ -24,13 +24,25 @@ import json
 import numbers
 import pickle
 import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from pypetx.errors import PickleNotAllowedError
 
-__all__ = ["KINDS", "SPARSE_FORMATS", "check_compatible", "decode", "encode", "kind_of"]
+__all__ = [
+    "KINDS",
+    "SPARSE_FORMATS",
+    "KindCodec",
+    "check_compatible",
+    "coord_values",
+    "decode",
+    "encode",
+    "kind_of",
+    "register_kind",
+]
 
 KINDS = (
     "scalar",
@@ -47,6 +59,89 @@ KINDS = (
 
 #: scipy.sparse formats stored natively (others: convert, e.g. ``.tocsr()``).
 SPARSE_FORMATS = ("csr", "csc", "coo", "bsr", "dia")
+
+# --------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class KindCodec:
+    """A value kind contributed by an integration (e.g. Brian2 quantities).
+
+    Attributes
+    ----------
+    name : str
+        The kind name stored in ``pypetx_kind``.
+    detect : callable
+        ``detect(value) -> bool``; tried before the built-in kinds.
+    encode : callable
+        ``encode(value) -> (np.ndarray, attrs)``; ``attrs`` are strings and may hold
+        ``units``.
+    decode : callable
+        ``decode(data, attrs) -> value``.
+    check : callable, optional
+        ``check(name, default, value)`` raising ``TypeError`` when ``value`` cannot
+        replace ``default`` (e.g. other physical dimensions).
+    coords : callable, optional
+        ``coords(values) -> (1-d np.ndarray, attrs)``: an explored column as a plain
+        coordinate (e.g. magnitudes plus a ``units`` attribute).
+    """
+
+    name: str
+    detect: Callable[[Any], bool]
+    encode: Callable[[Any], tuple[np.ndarray, dict]]
+    decode: Callable[[Any, dict], Any]
+    check: Callable[[str, Any, Any], None] | None = None
+    coords: Callable[[Sequence[Any]], tuple[np.ndarray, dict]] | None = None
+
+
+_REGISTRY: dict[str, KindCodec] = {}
+# Integrations that define kinds, imported on first need so that importing pypetx never
+# imports them: top-level package of a value's type -> module registering its kind, and
+# kind name -> that module (to decode a file written with the integration).
+_PROVIDERS = {"brian2": "pypetx.integrations.brian2.quantities"}
+_KIND_MODULES = {"quantity": "pypetx.integrations.brian2.quantities"}
+
+
+def register_kind(codec: KindCodec) -> None:
+    """Add (or replace) a value kind; see :class:`KindCodec`."""
+    if codec.name in KINDS:
+        raise ValueError(f"{codec.name!r} is a built-in kind")
+    _REGISTRY[codec.name] = codec
+
+
+def _registered(value: Any) -> KindCodec | None:
+    """The registered kind of ``value``, importing its provider the first time."""
+    package = type(value).__module__.partition(".")[0]
+    module = _PROVIDERS.get(package)
+    if module is None:
+        return None
+    if module not in sys.modules:
+        import importlib
+
+        importlib.import_module(module)
+    for codec in _REGISTRY.values():
+        if codec.detect(value):
+            return codec
+    return None
+
+
+def _codec(kind: str) -> KindCodec | None:
+    if kind not in _REGISTRY and kind in _KIND_MODULES:
+        import importlib
+
+        importlib.import_module(_KIND_MODULES[kind])
+    return _REGISTRY.get(kind)
+
+
+def coord_values(values: Sequence[Any]) -> tuple[np.ndarray, dict] | None:
+    """An explored column of a registered kind as ``(array, attrs)``, else ``None``."""
+    if not len(values):
+        return None
+    codec = _registered(values[0])
+    if codec is None or codec.coords is None:
+        return None
+    return codec.coords(values)
+
 
 # --------------------------------------------------------------------------- detection
 
@@ -101,6 +196,9 @@ def kind_of(value: Any) -> str:
         For any other value. Nothing is pickled silently: the message says how to ask for
         ``kind="pickle"``.
     """
+    codec = _registered(value)
+    if codec is not None:
+        return codec.name
     if _is_number(value):
         return "scalar"
     if isinstance(value, (str, bytes)):
@@ -211,6 +309,11 @@ def check_compatible(name: str, default: Any, value: Any) -> None:
             f"the default {_short(default)} ({type(default).__name__}) is of kind "
             f"{expected!r}; use values of the default's kind, or change the default"
         )
+    codec = _REGISTRY.get(expected)
+    if codec is not None:
+        if codec.check is not None:
+            codec.check(name, default, value)
+        return
     if expected == "scalar":
         have, want = _number_rank(value), _number_rank(default)
         if (want == 0) != (have == 0) or have > want:
@@ -625,7 +728,7 @@ def encode(
     ValueError
         When ``kind`` is not one of :data:`KINDS`.
     """
-    if kind is not None and kind not in KINDS:
+    if kind is not None and kind not in KINDS and _codec(kind) is None:
         raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
     if kind == "pickle":
         import cloudpickle
@@ -637,6 +740,9 @@ def encode(
             f"value of type {type(value).__name__} has kind {detected!r}, not {kind!r}; "
             f"pass kind={detected!r} (or kind='pickle' to store it pickled)"
         )
+    if detected in _REGISTRY:
+        data, attrs = _REGISTRY[detected].encode(value)
+        return data, dict(attrs, pypetx_kind=detected)
     if detected == "scalar":
         return _encode_scalar(value)
     if detected == "string":
@@ -684,6 +790,9 @@ def decode(data: Any, attrs: dict, allow_pickle: bool = False) -> Any:
     kind = attrs.get("pypetx_kind")
     if isinstance(kind, bytes):
         kind = kind.decode()
+    codec = None if kind in KINDS or kind is None else _codec(kind)
+    if codec is not None:
+        return codec.decode(data, attrs)
     if kind not in KINDS:
         raise ValueError(
             f"attrs have no valid pypetx_kind (got {kind!r}); they were not written by "

@@ -313,6 +313,18 @@ def failed_batch(indices: np.ndarray, exc: BaseException) -> BatchResult:
     )
 
 
+def _replaceable(handler: Any) -> bool:
+    """True for SIGINT handlers that only stand in for Python's default.
+
+    Importing ``dask_jobqueue`` installs ``lambda *_: sys.exit()`` at module level (for its
+    own CLI runner); it is nobody's choice for a sweep, and would turn Ctrl-C into a
+    SystemExit in the middle of a store write.
+    """
+    if handler is signal.default_int_handler:
+        return True
+    return getattr(handler, "__module__", "") == "dask_jobqueue.runner"
+
+
 class _InterruptGuard:
     """Turn SIGINT into a flag, raising ``KeyboardInterrupt`` only where it is safe.
 
@@ -320,8 +332,8 @@ class _InterruptGuard:
     the store; inside Dask's client machinery it could corrupt its state. So the handler
     only raises while the driver is blocked waiting for results (``interruptible``); at
     any other moment it records the request, which :meth:`check` raises at the top of the
-    next loop. Installed only in the main thread and only over Python's default handler,
-    so a handler the user installed stays in charge.
+    next loop. Installed only in the main thread and only over Python's default handler
+    (or dask-jobqueue's import-time one), so a handler the user installed stays in charge.
     """
 
     def __init__(self) -> None:
@@ -330,9 +342,8 @@ class _InterruptGuard:
         self._previous: Any = None
 
     def __enter__(self) -> Self:
-        if (
-            threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        if threading.current_thread() is threading.main_thread() and _replaceable(
+            signal.getsignal(signal.SIGINT)
         ):
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self

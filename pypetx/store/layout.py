@@ -120,8 +120,14 @@ def _coord_values(values: Sequence[Any]) -> tuple[np.ndarray, dict[str, Any]]:
 
     Numbers, booleans and strings keep their type; anything else (tuples, arrays, objects)
     becomes its ``repr`` so the coordinate stays a plain netCDF type; the exact values live
-    in the stored exploration.
+    in the stored exploration. Values of a kind registered by an integration (Brian2
+    quantities) become their magnitudes with a ``units`` attribute.
     """
+    from pypetx.kinds import coord_values
+
+    registered = coord_values(values)
+    if registered is not None:
+        return registered
     try:
         arr = np.asarray(values)
         if arr.ndim == 1 and arr.dtype.kind in "biufcUS":
