@@ -1,8 +1,11 @@
 """What produced a result file: versions, host, command line, time, and optionally git.
 
 :func:`collect` returns plain JSON-able data that the store keeps with the trajectory.
-The git part only *reads* the repository (unlike pypet, which committed the user's
-working tree): commit, branch, whether it is dirty, and a size-capped diff.
+The git part only *reads* the repository by default (unlike pypet, which committed the
+user's working tree): commit, branch, whether it is dirty, and a size-capped diff. Two
+opt-ins: ``git_fail_if_dirty=True`` refuses to start with uncommitted changes to tracked
+files, and ``git_commit=True`` commits them (tracked files only, never untracked ones)
+before the sweep, so the recorded hexsha is exactly the code that ran.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from typing import Any
 
 from pypetx.errors import PypetxError
 
-__all__ = ["CORE_PACKAGES", "collect", "git_info", "package_versions"]
+__all__ = ["CORE_PACKAGES", "GitDirtyError", "GitRepositoryError", "collect", "commit_tracked",
+           "git_info", "package_versions"]
 
 #: Packages whose versions are always recorded (those installed).
 CORE_PACKAGES = ("pypetx", "numpy", "dask", "distributed", "xarray", "h5netcdf", "h5py", "zarr")
@@ -29,6 +33,39 @@ MAX_DIFF = 100_000
 
 class GitRepositoryError(PypetxError):
     """The path given for git provenance is not inside a git repository."""
+
+
+class GitDirtyError(PypetxError):
+    """``git_fail_if_dirty=True`` and tracked files have uncommitted changes."""
+
+
+def _open_repo(path: str | os.PathLike[str]) -> Any:
+    import git
+
+    try:
+        return git.Repo(os.fspath(path), search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as e:
+        raise GitRepositoryError(f"{os.fspath(path)} is not inside a git repository; "
+                                 "pass git_repository=None to skip git provenance") from e
+
+
+def commit_tracked(path: str | os.PathLike[str], message: str) -> str | None:
+    """Commit the changes of *tracked* files of the repository containing ``path``.
+
+    pypet's behaviour, opt-in here (``Environment(git_commit=True)``): modified and deleted
+    tracked files are staged and committed with ``message``; untracked files are left
+    alone. Nothing happens when the tracked files are clean.
+
+    Returns
+    -------
+    str or None
+        The new commit's hexsha, or None when there was nothing to commit.
+    """
+    with _open_repo(path) as repo:
+        if not repo.is_dirty(untracked_files=False):
+            return None
+        repo.git.add(update=True)  # git add -u: tracked files only
+        return repo.index.commit(message).hexsha
 
 
 def package_versions(names: Iterable[str]) -> dict[str, str]:
@@ -59,14 +96,7 @@ def git_info(path: str | os.PathLike[str], *, max_diff: int = MAX_DIFF) -> dict[
     GitRepositoryError
         ``path`` is not inside a git repository.
     """
-    import git
-
-    try:
-        repo = git.Repo(os.fspath(path), search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as e:
-        raise GitRepositoryError(f"{os.fspath(path)} is not inside a git repository; "
-                                 "pass git_repository=None to skip git provenance") from e
-    with repo:
+    with _open_repo(path) as repo:
         try:
             hexsha: str | None = repo.head.commit.hexsha
         except ValueError:  # a repository without commits
@@ -94,7 +124,8 @@ def _now() -> str:
 
 def collect(record_packages: Iterable[str] = (), seeds: Mapping[str, Any] | Any = None,
             git_repository: str | os.PathLike[str] | None = None, *,
-            times_only: bool = False) -> dict[str, Any]:
+            times_only: bool = False, git_fail_if_dirty: bool = False,
+            git_commit: bool | str = False) -> dict[str, Any]:
     """JSON-able provenance of the current process.
 
     Parameters
@@ -107,6 +138,11 @@ def collect(record_packages: Iterable[str] = (), seeds: Mapping[str, Any] | Any 
         Record git state of the repository containing this path.
     times_only : bool, default False
         Only ``{"time": <now>}`` (e.g. the end of a sweep).
+    git_fail_if_dirty : bool, default False
+        Raise :class:`GitDirtyError` when tracked files have uncommitted changes.
+    git_commit : bool or str, default False
+        Opt-in: commit changes of tracked files first (a str is the commit message); the
+        git record then says ``"committed": <hexsha or None>``.
 
     Returns
     -------
@@ -131,5 +167,17 @@ def collect(record_packages: Iterable[str] = (), seeds: Mapping[str, Any] | Any 
     if seeds is not None:
         info["seeds"] = seeds
     if git_repository is not None:
+        committed = None
+        if git_commit:
+            message = git_commit if isinstance(git_commit, str) else (
+                f"pypetx: commit before the run started {info['start_time']}")
+            committed = commit_tracked(git_repository, message)
         info["git"] = git_info(git_repository)
+        if git_commit:
+            info["git"]["committed"] = committed
+        if git_fail_if_dirty and info["git"]["dirty"]:
+            raise GitDirtyError(
+                f"{info['git']['repository']} has uncommitted changes to tracked files and "
+                "git_fail_if_dirty=True; commit them (or pass git_commit=True to let pypetx "
+                "commit them) before running")
     return info

@@ -370,6 +370,15 @@ class Trajectory(TrajectoryCompat, Group):
         """The results :class:`xarray.Dataset` (after ``env.run`` or ``load``), else None."""
         return self._dataset
 
+    def merge(self, other: Trajectory, *, remove_duplicates: bool = False,
+              allow_pickle: bool = False, **_pypet_options: Any) -> Any:
+        """Append ``other``'s runs and stored results to this stored trajectory
+        (pypet's ``f_merge``; see :func:`pypetx.merge.merge`)."""
+        from pypetx.merge import merge
+
+        return merge(self, other, remove_duplicates=remove_duplicates,
+                     allow_pickle=allow_pickle)
+
     # -- records (the store persists these) -------------------------------------------------------
     def to_records(self) -> list[dict[str, Any]]:
         """The tree as plain records (see docs/architecture.md)."""

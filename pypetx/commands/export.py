@@ -53,10 +53,14 @@ def _open_tree(path: Path, name: str) -> Any:
 def _plain(ds: Any) -> Any:
     """``ds`` without the source backend's encodings (chunk sizes, filters), which the
     other backend does not understand; dtype-defining keys are kept."""
-    keep = {"dtype", "_FillValue", "units", "calendar"}
+    keep = {"_FillValue", "units", "calendar"}
     ds = ds.copy()
-    for var in ds.variables.values():
+    for name, var in ds.variables.items():
         var.encoding = {k: v for k, v in var.encoding.items() if k in keep}
+        if var.dtype.kind in "US":
+            # fixed-width strings have no stable Zarr v3 type; variable-length ones have
+            # (status strings are small: loading them is cheap)
+            ds[name] = var.load().astype(object)
     return ds
 
 
