@@ -8,6 +8,7 @@ one dimension per explored parameter, stored in HDF5 or Zarr.
 
 from __future__ import annotations
 
+from pypetx import config as _config  # registers the pypetx: section of dask.config
 from pypetx._version import __version__
 from pypetx.environment import Environment
 from pypetx.errors import (
@@ -38,6 +39,7 @@ from pypetx.parameters import (
     SparseParameter,
     SparseResult,
 )
+from pypetx.loading import load
 from pypetx.resume import ResumeError, resume_file
 from pypetx.store.load import open_results
 from pypetx.sweep import sweep
@@ -69,6 +71,7 @@ __all__ = [
     "cartesian_product",
     "find_unique_points",
     "latin_hypercube",
+    "load",
     "open_results",
     "random_sample",
     "resume_file",
@@ -76,3 +79,14 @@ __all__ = [
     "sweep",
     "zip_product",
 ]
+
+
+def __getattr__(name: str):
+    # pypet's names (NotUniqueNodeError, manual_run, pypetconstants, ...) resolve from
+    # pypetx.compat, so ``from pypetx import ...`` works for a pypet script without
+    # putting them into the documented namespace.
+    from pypetx import compat
+
+    if name in compat.__all__:
+        return getattr(compat, name)
+    raise AttributeError(f"module 'pypetx' has no attribute {name!r}")

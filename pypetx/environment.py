@@ -27,7 +27,7 @@ _IGNORED_PYPET_OPTIONS = {
     "add_time", "automatic_storing", "clean_up_runs", "immediate_postproc", "continuable",
     "continue_folder", "delete_continue", "storage_service", "encoding", "encoding_errors",
     "use_hdf5", "overview_tables", "port", "resumable", "resume_folder", "delete_resume",
-    "git_message", "git_fail", "sumatra_label", "sumatra_reason", "do_single_runs",
+    "git_message", "git_fail", "do_single_runs",
     "filetitle", "file_title", "hdf5_compression",
 }
 
@@ -73,7 +73,17 @@ class Environment:
     record_packages : sequence of str
         Extra packages whose versions go into the provenance.
     git_repository : str, optional
-        Record the commit of this git repository (never commits anything).
+        Record the commit, branch, dirty flag and diff of this git repository (nothing is
+        committed unless ``git_commit``).
+    git_fail_if_dirty : bool
+        Refuse to run when tracked files of ``git_repository`` have uncommitted changes.
+    git_commit : bool or str
+        Opt-in (pypet did it always): commit changes of tracked files before running; a
+        str is the commit message. See docs/provenance.md.
+    sumatra_project : str, optional
+        Record the sweep in this Sumatra project (see docs/provenance.md).
+    sumatra_label, sumatra_reason : str, optional
+        Label and reason of the Sumatra record.
     complevel : int
         Compression level of stored arrays.
     force : bool
@@ -94,6 +104,9 @@ class Environment:
                  git_repository: str | None = None, complevel: int = 4,
                  retries: int | None = None, cluster_options: dict | None = None,
                  force: bool = False, store_function: bool = False,
+                 git_fail_if_dirty: bool = False, git_commit: bool | str = False,
+                 sumatra_project: str | None = None, sumatra_label: str | None = None,
+                 sumatra_reason: str | None = None,
                  **pypet_options: Any) -> None:
         if isinstance(trajectory, Trajectory):
             self.trajectory = trajectory
@@ -102,7 +115,7 @@ class Environment:
         ncores = pypet_options.get("ncores")
         if n_workers is None and ncores and pypet_options.get("multiproc"):
             n_workers = int(ncores)
-        unknown = set(pypet_options) - _IGNORED_PYPET_OPTIONS - {"sumatra_project"}
+        unknown = set(pypet_options) - _IGNORED_PYPET_OPTIONS
         if unknown:
             raise TypeError(f"Environment() got unexpected keyword arguments {sorted(unknown)}")
         ignored = sorted(set(pypet_options) & _IGNORED_PYPET_OPTIONS)
@@ -134,9 +147,19 @@ class Environment:
         self.retries = retries
         self.force = force
         self.store_function = store_function
-        self.sumatra_project = pypet_options.get("sumatra_project")
         self._postprocessing: list[tuple[Callable, tuple, dict]] = []
         self._pre_run: list[tuple[Callable, tuple, dict]] = []
+        # integrations (pypetx/provenance.py, pypetx/integrations/sumatra.py)
+        self.git_fail_if_dirty = git_fail_if_dirty
+        self.git_commit = git_commit
+        self.sumatra_project = sumatra_project
+        if sumatra_project is not None:
+            from pypetx.integrations.sumatra import SumatraRecorder
+
+            self.sumatra = SumatraRecorder(sumatra_project, self.filename,
+                                           label=sumatra_label, reason=sumatra_reason)
+            self.add_pre_run(self.sumatra.start)
+            self.add_postprocessing(self.sumatra.finish)
         self.summary = None
         self.dataset = None
 
@@ -252,7 +275,8 @@ class Environment:
         if resume and not self.force:
             check_compatible(self.filename, traj, spec.fn)
         provenance = collect(record_packages=self.record_packages,
-                             git_repository=self.git_repository)
+                             git_repository=self.git_repository,
+                             git_fail_if_dirty=self.git_fail_if_dirty, git_commit=self.git_commit)
         store = open_store(self.filename, traj.name, storage=self.storage,
                            complevel=self.complevel)
         attrs = {"name": traj.name, "comment": traj.comment, "timestamp": traj._timestamp,

@@ -11,6 +11,7 @@ before the sweep, so the recorded hexsha is exactly the code that ran.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import getpass
 import os
 import platform
@@ -68,15 +69,19 @@ def commit_tracked(path: str | os.PathLike[str], message: str) -> str | None:
         return repo.index.commit(message).hexsha
 
 
+@functools.lru_cache(maxsize=None)
+def _version(name: str) -> str | None:
+    # Looking a distribution up scans sys.path (tens of ms each); versions do not change
+    # while a process runs, and an adaptive loop (DEAP) collects provenance per round.
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def package_versions(names: Iterable[str]) -> dict[str, str]:
     """Installed versions of ``names``; packages that are not installed are left out."""
-    out = {}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
+    return {name: v for name in names if (v := _version(name)) is not None}
 
 
 def _user() -> str | None:

@@ -58,6 +58,13 @@ class Trajectory(TrajectoryCompat, Group):
     fast_access : bool
         When True (pypet's default), natural naming returns parameter values
         (``traj.x == 1.0``) instead of parameter nodes.
+    filename : str, optional
+        The file :meth:`load` and :meth:`store` use by default (pypet's
+        ``Trajectory(filename=...)``; an Environment sets it too).
+    **pypet_options
+        pypet's other constructor options (``overwrite_file``, ``add_time``,
+        ``dynamic_imports``, ...) are accepted; ``overwrite_file=True`` removes the
+        trajectory from ``filename`` when it is stored.
 
     Examples
     --------
@@ -69,7 +76,8 @@ class Trajectory(TrajectoryCompat, Group):
     """
 
     def __init__(self, name: str = "trajectory", comment: str = "", *,
-                 fast_access: bool = True) -> None:
+                 fast_access: bool = True, filename: str | None = None,
+                 **pypet_options: Any) -> None:
         Group.__init__(self, name, comment)
         self._name_index: dict[str, list[Node]] = {}
         self._fast_access = fast_access
@@ -77,7 +85,9 @@ class Trajectory(TrajectoryCompat, Group):
         self._idx = -1
         self._timestamp = time.time()
         self._dataset = None  # the results Dataset once a sweep ran or was loaded
-        self._store_path: str | None = None
+        self._store_path: str | None = None if filename is None else str(filename)
+        if pypet_options.get("overwrite_file") and filename is not None:
+            self._overwrite = True  # honoured by the first store()
         self._presets: dict[str, tuple[tuple, dict]] = {}
         for top in TOP_GROUPS:
             cls = ResultGroup if top == "results" else ParameterGroup
@@ -320,8 +330,13 @@ class Trajectory(TrajectoryCompat, Group):
 
     @property
     def crun(self) -> str:
-        """Name of the current run (``run_ALL`` when none)."""
-        return run_name(self._idx)
+        """Name of the current run (``run_ALL`` when none); pypet scripts also read the
+        run's results through it (``traj.crun.z``, see :mod:`pypetx.compat.runresults`)."""
+        if self._dataset is None:
+            return run_name(self._idx)
+        from pypetx.compat.runresults import RunName
+
+        return RunName(run_name(self._idx), self)
 
     @property
     def run_names(self) -> list[str]:
@@ -378,6 +393,48 @@ class Trajectory(TrajectoryCompat, Group):
 
         return merge(self, other, remove_duplicates=remove_duplicates,
                      allow_pickle=allow_pickle)
+
+    # -- loading and storing (pypetx.loading) -------------------------------------------
+    def load(self, name: str | None = None, index: int | None = None, *,
+             filename: str | None = None, **options: Any) -> Trajectory:
+        """Replace this trajectory by one stored in ``filename`` (default: its own file).
+
+        See :func:`pypetx.loading.load_into` for the loading modes (pypet's ``f_load``).
+        """
+        from pypetx.loading import load_into
+
+        return load_into(self, filename, name, index=index, **options)
+
+    def load_item(self, item: Any, *, load_only: Any = None) -> None:
+        """Load the data of a skeleton leaf (or of every leaf of a group) from the file."""
+        from pypetx.loading import load_item
+
+        load_item(self, item, load_only=load_only)
+
+    def store(self, filename: str | None = None, *, only_init: bool = False) -> None:
+        """Write the tree (and pending manual runs) to the file; nothing inside a run."""
+        from pypetx.loading import store
+
+        store(self, filename, only_init=only_init)
+
+    def get_from_runs(self, name: str, *, use_indices: bool = False,
+                      fast_access: bool = True) -> dict:
+        """Result ``name`` of every completed run: run name (or index) -> value."""
+        from pypetx.loading import get_from_runs
+
+        return get_from_runs(self, name, use_indices=use_indices, fast_access=fast_access)
+
+    def run_information(self, name_or_idx: int | str | None = None) -> dict:
+        """Status of a run (or of all runs): completed, failed, runtime, worker, error."""
+        from pypetx.loading import run_information
+
+        return run_information(self, name_or_idx)
+
+    def is_completed(self, name_or_idx: int | str | None = None) -> bool:
+        """Whether run ``name_or_idx`` (default: every run) completed."""
+        from pypetx.loading import is_completed
+
+        return is_completed(self, name_or_idx)
 
     # -- records (the store persists these) -------------------------------------------------------
     def to_records(self) -> list[dict[str, Any]]:

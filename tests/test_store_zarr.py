@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -83,7 +85,9 @@ def test_resume_after_killed_driver(tmp_path):
     sink = st.worker_sink()
     for b in range(3):
         st.write_batch(sink(batch(b)))
-    st.journal = None  # what a kill leaves: no finalize, no close
+    st.journal = None  # what a kill leaves: no finalize, no close ...
+    os.close(st._lock._fd)  # ... and the kernel drops the dead driver's lock
+    __import__("pypetx.store.lock").store.lock._HELD.discard(st._lock._key)
     st2 = open_store(path, "t")
     st2.open(e, [], {}, resume=True)
     assert st2.done().sum() == 12

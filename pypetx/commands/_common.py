@@ -20,6 +20,7 @@ __all__ = [
     "group_option",
     "journal_path",
     "open_cube",
+    "open_tree",
     "parse_value",
     "pypetx_errors",
     "result_vars",
@@ -78,6 +79,20 @@ def open_cube(path: str | Path, group: str | None) -> Any:
     with pypetx_errors():
         name = check_group(path, group)
         return open_results(path, name)
+
+
+def open_tree(path: Path, name: str) -> Any:
+    """The stored ``_tree`` group as a Dataset, values still encoded (nothing unpickled)."""
+    import xarray as xr
+
+    from pypetx.store.codec import TREE_GROUP
+    from pypetx.store.load import _is_zarr
+
+    group = f"{name}/{TREE_GROUP}"
+    if _is_zarr(path):
+        return xr.open_zarr(str(path), group=group, consolidated=False, chunks=None).load()
+    with xr.open_dataset(path, engine="h5netcdf", group=group) as tree:
+        return tree.load()
 
 
 def journal_path(path: str | Path) -> Path:

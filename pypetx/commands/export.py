@@ -23,6 +23,7 @@ from pypetx.commands._common import (
     group_option,
     journal_path,
     open_cube,
+    open_tree,
     pypetx_errors,
     result_vars,
     trajectory_names,
@@ -34,20 +35,6 @@ CUBE_FORMATS = {".zarr": "zarr", ".h5": "hdf5", ".hdf5": "hdf5", ".nc": "hdf5", 
 TABLE_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 #: Status columns of a table (tracebacks are multi-line: see ``pypetx failed``).
 TABLE_STATUS = ("completed", "failed", "duration", "error")
-
-
-def _open_tree(path: Path, name: str) -> Any:
-    """The stored ``_tree`` group as a Dataset, values still encoded (nothing unpickled)."""
-    import xarray as xr
-
-    from pypetx.store.codec import TREE_GROUP
-    from pypetx.store.load import _is_zarr
-
-    group = f"{name}/{TREE_GROUP}"
-    if _is_zarr(path):
-        return xr.open_zarr(str(path), group=group, consolidated=False, chunks=None).load()
-    with xr.open_dataset(path, engine="h5netcdf", group=group) as tree:
-        return tree.load()
 
 
 def _plain(ds: Any) -> Any:
@@ -89,7 +76,7 @@ def copy_results(src: str | Path, dst: str | Path, names: list[str], *,
         with dask.config.set(scheduler="threads"):
             for name in names:
                 cube = _plain(open_cube(src, name))
-                tree = _plain(_open_tree(src, name))
+                tree = _plain(open_tree(src, name))
                 if fmt == "zarr":
                     cube.to_zarr(str(tmp), group=name, mode="w", consolidated=False)
                     tree.to_zarr(str(tmp), group=f"{name}/_tree", mode="w", consolidated=False)

@@ -15,6 +15,7 @@ from pypetx.commands._common import (
     group_option,
     journal_path,
     open_cube,
+    open_tree,
     pypetx_errors,
     result_vars,
     trajectory_names,
@@ -26,8 +27,31 @@ __all__ = ["describe", "show"]
 WIDTH = 60
 
 
+class _NotLoaded:
+    """Stands in for a pickled value (its repr is what ``show`` prints)."""
+
+    def __repr__(self) -> str:
+        return "<pickled: not loaded>"
+
+
+NOT_LOADED = _NotLoaded()
+
+
 def _short(value: Any, width: int = WIDTH) -> str:
-    text = " ".join(repr(value).split())  # multi-line reprs (DataFrames) on one line
+    """A one-line description of a parameter value: containers by shape, not content."""
+    shape = getattr(value, "shape", None)
+    kind = type(value).__name__
+    if hasattr(value, "nnz") and shape is not None:  # scipy.sparse
+        return f"{kind} {shape[0]} x {shape[1]}, {value.nnz} stored values"
+    if kind == "DataFrame":
+        cols = ", ".join(map(str, list(value.columns)[:5]))
+        return _cut(f"DataFrame {shape[0]} rows x {shape[1]} columns ({cols})", width)
+    if kind == "Series" or (kind == "ndarray" and value.size > 6):
+        return f"{kind} {value.dtype} shape {tuple(shape)}"
+    return _cut(" ".join(repr(value).split()), width)  # multi-line reprs on one line
+
+
+def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
@@ -52,32 +76,24 @@ def _values_summary(values: np.ndarray) -> str:
 
 
 def _records(path: Path, name: str) -> list[dict[str, Any]]:
-    """Tree records; values stored pickled are not loaded (``show`` never runs code)."""
-    from pypetx.errors import PickleNotAllowedError
-    from pypetx.store.load import read_tree
+    """Tree records with their values, except values stored pickled: ``show`` never
+    unpickles (that could run code from the file); those read ``<pickled: not loaded>``."""
+    from pypetx.store.codec import decode_tree
 
-    try:
-        return read_tree(path, name)[0]
-    except PickleNotAllowedError:
-        records = _raw_records(path, name)
-        for rec in records:
-            rec["value"] = "<pickled: not loaded>"
-        return records
-
-
-def _raw_records(path: Path, name: str) -> list[dict[str, Any]]:
-    import xarray as xr
-
-    from pypetx.store.codec import TREE_GROUP
-    from pypetx.store.load import _is_zarr
-
-    group = f"{name}/{TREE_GROUP}"
-    if _is_zarr(path):
-        attrs = xr.open_zarr(str(path), group=group, consolidated=False).attrs
-    else:
-        with xr.open_dataset(path, engine="h5netcdf", group=group) as tree:
-            attrs = dict(tree.attrs)
-    return json.loads(attrs["pypetx_records"])
+    tree = open_tree(path, name)
+    entries = json.loads(tree.attrs["pypetx_records"])
+    pickled = set()
+    for entry in entries:
+        kind = entry.get("kind") or (entry.get("value_attrs") or {}).get("pypetx_kind")
+        if kind == "pickle" or (entry.get("value_attrs") or {}).get("pypetx_kind") == "pickle":
+            entry.pop("value_vars", None)  # decoded as "no value"
+            pickled.add(entry["path"])
+    tree.attrs["pypetx_records"] = json.dumps(entries)
+    records, _ = decode_tree(tree, where=f"{path} group {name}")
+    for rec in records:
+        if rec["path"] in pickled:
+            rec["value"] = NOT_LOADED
+    return records
 
 
 def _status_counts(ds: Any) -> tuple[int, int, int, int]:

@@ -1,1 +1,68 @@
-"""pypet compatibility: pypet's names over the pypetx core (see docs/migrating.md)."""
+"""pypet compatibility: pypet's names over the pypetx core (see docs/migrating.md).
+
+``from pypetx.compat import *`` gives a pypet script the names it imports from ``pypet``
+(``Environment``, ``Trajectory``, ``cartesian_product``, the exceptions, ``manual_run``,
+``pypetconstants``, ...); they are also importable from ``pypetx`` itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pypetx.compat import constants as pypetconstants
+from pypetx.compat.exceptions import (
+    DataNotInStorageError,
+    GitDiffError,
+    NoSuchParameterError,
+    NoSuchServiceError,
+    NotUniqueNodeError,
+    ParameterLockedException,
+    PresettingError,
+    TooManyGroupsError,
+    VersionMismatchError,
+)
+from pypetx.compat.manual import MultiprocContext, manual_run
+
+#: pypet names that are pypetx core objects (resolved lazily: the core imports compat).
+_CORE = {
+    "Environment": "pypetx.environment",
+    "Trajectory": "pypetx.trajectory",
+    "ParameterGroup": "pypetx.trajectory",
+    "ResultGroup": "pypetx.trajectory",
+    "DerivedParameterGroup": "pypetx.trajectory:ParameterGroup",
+    "ConfigGroup": "pypetx.trajectory:ParameterGroup",
+    "Parameter": "pypetx.parameters",
+    "ArrayParameter": "pypetx.parameters",
+    "SparseParameter": "pypetx.parameters",
+    "PickleParameter": "pypetx.parameters",
+    "BaseParameter": "pypetx.parameters:Parameter",
+    "Result": "pypetx.parameters",
+    "SparseResult": "pypetx.parameters",
+    "PickleResult": "pypetx.parameters",
+    "BaseResult": "pypetx.parameters:Result",
+    "cartesian_product": "pypetx.explore",
+    "find_unique_points": "pypetx.explore",
+    "load_trajectory": "pypetx.compat.compat_load:load_trajectory",
+}
+
+#: pypet-only names that exist only in compat.
+PYPET_NAMES = (
+    "DataNotInStorageError", "GitDiffError", "MultiprocContext", "NoSuchParameterError",
+    "NoSuchServiceError", "NotUniqueNodeError", "ParameterLockedException", "PresettingError",
+    "TooManyGroupsError", "VersionMismatchError", "manual_run", "pypetconstants",
+    "pypetexceptions", "load_trajectory",
+)
+
+__all__ = sorted(set(PYPET_NAMES) | set(_CORE))
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name == "pypetexceptions":
+        return importlib.import_module("pypetx.compat.exceptions")
+    target = _CORE.get(name)
+    if target is None:
+        raise AttributeError(f"module 'pypetx.compat' has no attribute {name!r}")
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr or name)

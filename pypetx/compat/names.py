@@ -9,6 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
+#: What the run-dependent lookups return when a name is no run result either.
+MISSING = object()
+
+
+def _preset(traj: Any, name: str, args: tuple, kwargs: dict) -> None:
+    from pypetx.compat.exceptions import PresettingError
+
+    try:
+        traj.preset_parameter(name, *args, **kwargs)
+    except ValueError as err:  # pypet's error for presetting an existing parameter
+        raise PresettingError(str(err)) from None
+
 
 class NodeCompat:
     """Names every pypet node has."""
@@ -107,11 +119,73 @@ class _AnnotationsView:
         return f"Annotations({self._node.annotations!r})"
 
 
+def _run_dependent(group: Any, name: str, err: Exception) -> Any:
+    from pypetx.compat.natural import run_dependent
+
+    return run_dependent(group, name)
+
+
+def _walk_run_dependent(group: Any, path: str, err: Exception) -> Any:
+    from pypetx.compat.natural import walk_run_dependent
+
+    return walk_run_dependent(group, path)
+
+
+def _is_node(value: Any) -> bool:
+    from pypetx.tree import Node
+
+    return isinstance(value, Node)
+
+
+def _assign_node(group: Any, name: str, value: Any) -> None:
+    from pypetx.compat.natural import assign_node
+
+    assign_node(group, name, value)
+
+
 class GroupCompat(NodeCompat):
-    """pypet group names: ``f_get``, ``f_iter_leaves``, ``f_add_*`` relative to the group."""
+    """pypet group names: ``f_get``, ``f_iter_leaves``, ``f_add_*`` relative to the group.
+
+    Also pypet's run-dependent names (``runs``, ``run_00000001``, ``crun``, ``$set``...):
+    when a name is no node, the results of runs are looked up in the result cube
+    (see :mod:`pypetx.compat.runresults`), and assigning a node by natural naming adds it
+    (``traj.par.x = Parameter("x", 1)``) or links it (``traj.mylink = traj.f_get("x")``).
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # pickle/copy probe these before __init__ ran
+            raise AttributeError(name)
+        try:
+            return super().__getattr__(name)
+        except AttributeError as err:
+            found = _run_dependent(self, name, err)
+            if found is MISSING:
+                raise
+            return found
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if not name.startswith("_") and _is_node(value):
+            _assign_node(self, name, value)
+            return
+        super().__setattr__(name, value)
+
+    def __getitem__(self, path: str) -> Any:
+        try:
+            return super().__getitem__(path)
+        except AttributeError as err:
+            found = _walk_run_dependent(self, path, err)
+            if found is MISSING:
+                raise
+            return found
 
     def f_get(self, name: str, fast_access: bool = False, **_ignored: Any) -> Any:
-        node = self.get(name)
+        try:
+            node = self.get(name)
+        except AttributeError as err:
+            found = _walk_run_dependent(self, name, err)
+            if found is MISSING:
+                raise
+            return found
         return node._fast_value() if fast_access and node.is_leaf else node
 
     def f_contains(self, item: Any, with_links: bool = True, shortcuts: bool = False,
@@ -300,10 +374,10 @@ class TrajectoryCompat(GroupCompat):
         return self.add_result_group(name, comment)
 
     def f_preset_parameter(self, name: str, *args: Any, **kwargs: Any) -> None:
-        self.preset_parameter(name, *args, **kwargs)
+        _preset(self, name, args, kwargs)
 
     def f_preset_config(self, name: str, *args: Any, **kwargs: Any) -> None:
-        self.preset_parameter("config." + name, *args, **kwargs)
+        _preset(self, "config." + name, args, kwargs)
 
     # -- exploration and runs -------------------------------------------------------------
     def f_explore(self, build_dict: Any) -> None:
@@ -325,10 +399,17 @@ class TrajectoryCompat(GroupCompat):
                     yields: str = "name") -> Any:
         # pypet yields run names by default.
         stop = len(self) if stop is None else stop
+        if yields not in ("name", "idx", "self", "copy"):
+            raise ValueError(f"yields must be 'name', 'idx', 'self' or 'copy', not {yields!r}")
         try:
             for i in range(start, stop, step):
                 self.set_run(i)
-                yield {"name": self.crun, "idx": i, "self": self, "copy": self}[yields]
+                if yields == "copy":  # an independent trajectory at run i (manual runs)
+                    from pypetx.compat.manual import run_copy
+
+                    yield run_copy(self)
+                else:
+                    yield {"name": self.f_idx_to_run(i), "idx": i, "self": self}[yields]
         finally:
             self.restore_default()
 
@@ -365,16 +446,46 @@ class TrajectoryCompat(GroupCompat):
                         use_indices: bool = False, fast_access: bool = False,
                         with_links: bool = True, shortcuts: bool = True,
                         max_depth: Any = None, auto_load: bool = False) -> Any:
-        return self.get_from_runs(name, use_indices=use_indices)
+        return self.get_from_runs(name, use_indices=use_indices, fast_access=fast_access)
 
     def f_load(self, name: str | None = None, index: int | None = None,
-               filename: str | None = None, **kwargs: Any) -> None:
-        self.load(name=name, index=index, filename=filename, **kwargs)
+               as_new: bool = False, load_parameters: int = 2,
+               load_derived_parameters: int = 1, load_results: int = 1,
+               load_other_data: int = 1, recursive: bool = True, load_data: Any = None,
+               max_depth: Any = None, force: bool = False, dynamic_imports: Any = None,
+               with_run_information: bool = True, with_meta_data: bool = True,
+               storage_service: Any = None, filename: str | None = None,
+               **kwargs: Any) -> None:
+        # pypet's defaults: parameters with data, derived parameters and results as
+        # skeletons (run results are read lazily from the cube either way).
+        if recursive is None:
+            load_data = 0
+        self.load(name=name, index=index, filename=filename, as_new=as_new,
+                  load_parameters=load_parameters,
+                  load_derived_parameters=load_derived_parameters,
+                  load_results=load_results, load_data=load_data,
+                  allow_pickle=kwargs.pop("allow_pickle", False))
 
-    def f_load_item(self, item: Any, *args: Any, **kwargs: Any) -> None:
-        self.load_item(item)
+    def f_load_skeleton(self) -> None:
+        self.load(load_data=1)
 
-    def f_store(self, *args: Any, **kwargs: Any) -> None:
+    def f_load_item(self, item: Any, *args: Any, load_only: Any = None,
+                    **kwargs: Any) -> None:
+        self.load_item(item, load_only=load_only)
+
+    def f_load_items(self, iterator: Any, *args: Any, **kwargs: Any) -> None:
+        for item in iterator:
+            self.load_item(item, load_only=kwargs.get("load_only"))
+
+    def f_store(self, only_init: bool = False, store_data: int = 2,
+                max_depth: Any = None) -> None:
+        self.store(only_init=only_init)
+
+    def f_store_item(self, item: Any, *args: Any, **kwargs: Any) -> None:
+        # pypetx stores the tree as one unit: storing one item stores them all
+        self.store()
+
+    def f_store_items(self, iterator: Any, *args: Any, **kwargs: Any) -> None:
         self.store()
 
     def f_merge(self, other_trajectory: Any, **kwargs: Any) -> None:

@@ -34,6 +34,8 @@ class RunSpec:
     post_func: Callable | None = None
     plain: bool = False  # sweep(fn, x=..): call fn(**point) instead of fn(traj)
     worker_sink: Callable[[BatchResult], BatchResult] | None = None  # Zarr: write on worker
+    map_args: list[tuple] | None = None  # run_map: extra positional arguments per run index
+    map_kwargs: list[dict] | None = None  # run_map: extra keyword arguments per run index
 
 
 _SPECS: dict[str, RunSpec] = {}
@@ -85,6 +87,8 @@ def run_batch(payload: Any, indices: np.ndarray) -> BatchResult:
     returns: list[Any] | None = None
 
     fn, args, kwargs = spec.fn, spec.args, spec.kwargs
+    if spec.map_args is not None or spec.map_kwargs is not None:
+        fn = _mapped(fn, spec.map_args, spec.map_kwargs)
     pre, post = spec.pre_func, spec.post_func
     if spec.plain:
         view = None
@@ -152,6 +156,17 @@ def run_batch(payload: Any, indices: np.ndarray) -> BatchResult:
         returns=returns,
     )
     return spec.worker_sink(batch) if spec.worker_sink is not None else batch
+
+
+def _mapped(fn: Callable, map_args: list | None, map_kwargs: list | None) -> Callable:
+    """``fn`` with run_map's per-run arguments of the current run appended."""
+    def call(view: Any, *args: Any, **kwargs: Any) -> Any:
+        i = view._i
+        extra = map_args[i] if map_args is not None else ()
+        more = map_kwargs[i] if map_kwargs is not None else {}
+        return fn(view, *args, *extra, **kwargs, **more)
+
+    return call
 
 
 def _drop_position(collected: dict, k: int) -> None:

@@ -106,6 +106,8 @@ class JournaledStore:
         self._records: list[dict[str, Any]] = []
         self._attrs: dict[str, Any] = {}
         self._stored: xr.Dataset | None = None
+        self._stored_stale = False  # finalize wrote a new cube: reopen it when next needed
+        self._exploration_json: dict[str, Any] | None = None
         self._completed = np.zeros(0, bool)
         self._failed = np.zeros(0, bool)
         self._lock: DriverLock | None = None
@@ -132,6 +134,9 @@ class JournaledStore:
     def _default_encoding(self, var: xr.Variable, chunks: tuple[int, ...]) -> dict[str, Any]:
         return {}
 
+    def _cleanup_after_crash(self) -> None:
+        """Remove leftovers of a killed driver (called with the driver lock held)."""
+
     def _open_result(self) -> xr.Dataset:
         from pypetx.store.load import open_results
 
@@ -153,10 +158,13 @@ class JournaledStore:
             lock = DriverLock(self.journal_dir.parent, self.name, self.where)
             lock.acquire()
             self._lock = lock
+            self._cleanup_after_crash()
         self.exploration = exploration
         self._records = [dict(r) for r in records]
         self._attrs = dict(attrs or {})
+        self._release_stored()
         self._stored = self._read_stored()
+        self._stored_stale = False
         has_journal = self.journal_dir.is_dir() and any(self.journal_dir.glob("*.npz"))
         if not resume and (self._stored is not None or has_journal):
             what = "is stored" if self._stored is not None else f"left a journal in {self.journal_dir}"
@@ -165,7 +173,7 @@ class JournaledStore:
                 "to continue it, or choose another trajectory name"
             )
         self.journal = Journal(self.journal_dir)
-        new = exploration_json(exploration)
+        new = self._exploration_json = exploration_json(exploration)
         old = self.journal.read_json("exploration.json")
         if old is None and self._stored is not None:
             old = json.loads(self._stored.attrs["pypetx_exploration"])
@@ -177,9 +185,21 @@ class JournaledStore:
         self.journal.write_json("exploration.json", new)
         self._status_from_sources()
 
+    def _release_stored(self) -> None:
+        if self._stored is not None:
+            self._stored.close()
+            self._stored = None
+
+    def _stored_cube(self) -> xr.Dataset | None:
+        """The committed cube, reopened after a ``finalize`` only when needed."""
+        if self._stored_stale:
+            self._stored = self._read_stored()
+            self._stored_stale = False
+        return self._stored
+
     def _sources(self) -> list[Source]:
         sources: list[Source] = []
-        if self._stored is not None:
+        if self._stored_cube() is not None:
             from pypetx.explore import Exploration
 
             old = Exploration.from_dict(json.loads(self._stored.attrs["pypetx_exploration"]))
@@ -233,13 +253,18 @@ class JournaledStore:
         sizes = [len(s.runs) for s in sources if isinstance(s, JournalSource)]
         return max(sizes, default=0) or max(1, self.exploration.shape[-1])
 
-    def cube(self, attrs_update: Mapping[str, Any] | None = None) -> tuple[xr.Dataset, xr.Dataset]:
-        """The lazily assembled cube and the tree Dataset, as ``finalize`` would write them."""
-        ds, tree, _ = self._assemble(attrs_update)
+    def cube(self, attrs_update: Mapping[str, Any] | None = None, *, eager: bool | None = None
+             ) -> tuple[xr.Dataset, xr.Dataset]:
+        """The assembled cube and the tree Dataset, as ``finalize`` would write them.
+
+        ``eager``: numpy-backed (``True``) or lazy dask variables (``False``); default by
+        size against the ``pypetx.store.eager_bytes`` budget (see :class:`Cube`).
+        """
+        ds, tree, _ = self._assemble(attrs_update, eager=eager)
         return ds, tree
 
-    def _assemble(self, attrs_update: Mapping[str, Any] | None
-                  ) -> tuple[xr.Dataset, xr.Dataset, Cube]:
+    def _assemble(self, attrs_update: Mapping[str, Any] | None, *, eager: bool | None = None,
+                  fixed_results: bool = True) -> tuple[xr.Dataset, xr.Dataset, Cube]:
         sources = self._sources()
         cube = Cube(self.exploration, sources, self._batch_size(sources))
         attrs = dict(self._attrs, **(attrs_update or {}))
@@ -248,9 +273,10 @@ class JournaledStore:
         cattrs.update(
             pypetx_format_version=FORMAT_VERSION,
             pypetx_trajectory=self.name,
-            pypetx_exploration=json.dumps(exploration_json(self.exploration)),
+            pypetx_exploration=json.dumps(self._exploration_json
+                                          or exploration_json(self.exploration)),
         )
-        ds = cube.dataset(cattrs)
+        ds = cube.dataset(cattrs, eager=eager, fixed_results=fixed_results)
         self._chunks = cube.chunks
         return ds, encode_tree(self._records, attrs), cube
 
@@ -281,14 +307,14 @@ class JournaledStore:
         ds, tree = self.cube(attrs_update)
         self._commit(ds, tree, self._encodings(ds))
         self.journal.remove(entries)
-        self._stored = self._read_stored()
+        self._release_stored()
+        self._stored_stale = True  # reopened by the next finalize (or resume) that needs it
         return self._open_result()
 
     def close(self) -> None:
         """Release files; the journal stays (a later ``open(resume=True)`` continues)."""
-        if self._stored is not None:
-            self._stored.close()
-            self._stored = None
+        self._release_stored()
+        self._stored_stale = False
         if self.journal is not None:
             if not any(self.journal.directory.glob("*.npz")):
                 self.journal.destroy()

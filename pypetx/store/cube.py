@@ -1,9 +1,12 @@
-"""Assemble the result cube lazily from sources (journal batch files, an earlier cube).
+"""Assemble the result cube from sources (journal batch files, an earlier cube).
 
-Every variable is a dask array whose blocks are chunks along the explored dimensions; the
-task of a block reads only the sources holding runs of that block (with batches of C
-ordered runs: one batch file), so writing the cube streams through the driver with memory
-bounded by a few batches. Ragged and pickled results become CF contiguous ragged arrays:
+A cube within the ``pypetx.store.eager_bytes`` budget (``dask.config``, default 256 MiB) is
+assembled eagerly: each source is read once per variable and its rows scattered into
+preallocated numpy arrays (many small batches cost no scheduler overhead). A larger cube
+is lazy: every variable is a dask array whose blocks are whole storage chunks along the
+explored dimensions (about ``_TASK_BYTES`` each); the task of a block reads only the
+sources holding runs of that block, so writing the cube streams through the driver with
+memory bounded by a few blocks. Ragged and pickled results become CF contiguous ragged arrays:
 ``<name>`` along ``<name>_obs`` (values of all cells in C order) and ``<name>_count``.
 """
 
@@ -34,9 +37,25 @@ from pypetx.store.layout import (
 )
 from pypetx.store.sources import Source
 
-__all__ = ["Cube", "build_cube"]
+__all__ = ["Cube", "build_cube", "eager_budget"]
 
 _counter = itertools.count()
+#: Lazy path: aim for dask tasks of about this many bytes (whole storage chunks each).
+_TASK_BYTES = 64 * 2**20
+#: Rough in-memory bytes of one cell's status variables (bools, float, 3 string pointers
+#: and one short string object).
+_STATUS_CELL_BYTES = 1 + 1 + 8 + 3 * 8 + 64
+_DEFAULT_EAGER_BYTES = 256 * 2**20
+_STATUS_FILL = {"completed": False, "failed": False, "duration": np.nan}
+
+
+def eager_budget() -> int:
+    """Bytes below which a cube is assembled in memory (``pypetx.store.eager_bytes``)."""
+    import dask.config
+    from dask.utils import parse_bytes
+
+    value = dask.config.get("pypetx.store.eager_bytes", _DEFAULT_EAGER_BYTES)
+    return int(parse_bytes(value)) if isinstance(value, str) else int(value)
 
 
 def _dask_array(name: str, blocks: dict[tuple[int, ...], tuple], chunks, dtype) -> Any:
@@ -87,7 +106,13 @@ def _ragged_block(name: str, mode: str, dtype: np.dtype, n: int,
 
 
 class Cube:
-    """The plan of one assembled cube: which source holds which run, chunk by chunk.
+    """The plan of one assembled cube: which source holds which run.
+
+    Small cubes (below the ``pypetx.store.eager_bytes`` budget of :mod:`dask.config`) are
+    assembled eagerly: every source is read once per variable and its rows are scattered
+    into preallocated numpy arrays. Larger cubes become dask arrays whose tasks each read
+    the sources of one block (a whole number of storage chunks, about ``_TASK_BYTES``), so
+    writing them streams with memory bounded by a few blocks.
 
     Parameters
     ----------
@@ -96,7 +121,7 @@ class Cube:
     sources : list of Source
         In order of age; a later source wins for a run it shares with an earlier one.
     batch_size : int
-        Runs per chunk along the explored dims.
+        Runs per storage chunk along the explored dims.
     """
 
     def __init__(self, exploration: Any, sources: Sequence[Source], batch_size: int):
@@ -113,21 +138,73 @@ class Cube:
             keep = src.runs < n  # a shrunk exploration is refused earlier; be safe anyway
             self.owner[src.runs[keep]] = sid
             self.row[src.runs[keep]] = np.flatnonzero(keep)
+        # rows of each source that it owns (a later source wins for a run)
+        self.mine: list[np.ndarray] = []
+        for sid, src in enumerate(self.sources):
+            runs = np.asarray(src.runs, np.int64)
+            ok = runs < n
+            self.mine.append(np.flatnonzero(ok & (self.owner[np.where(ok, runs, 0)] == sid)))
         self.infos: dict[str, ResultInfo] = {}
         for src in self.sources:
             for name, info in src.infos.items():
                 self.infos[name] = merge_infos(self.infos.get(name), info)
-        self._plan = self._block_plan()
-        # C-order cell -> run (-1: a cell no run maps to cannot happen for a grid)
-        cells = np.ravel_multi_index(self.positions.T, self.shape)
+        # run -> C-order cell, and C-order cell -> run (-1: no run, impossible for a grid)
+        self.cell_of_run = (np.ravel_multi_index(self.positions.T, self.shape) if n
+                            else np.zeros(0, np.int64))
         self.run_of_cell = np.full(math.prod(self.shape), -1, np.int64)
-        self.run_of_cell[cells] = np.arange(n)
+        self.run_of_cell[self.cell_of_run] = np.arange(n)
+        self.task_chunks = self.chunks
+        self._plan: dict[tuple[int, ...], list] | None = None
+        self._eager_data: dict[str, np.ndarray] = {}
+        self._present: dict[str, np.ndarray] = {}
+
+    # sizes and chunking ----------------------------------------------------------------
+
+    def _run_bytes(self, info: ResultInfo) -> int:
+        """Bytes one cell of a fixed result takes in memory."""
+        shape = tuple(info.shape or ()) if info.mode == FIXED else ()
+        return max(1, math.prod(shape)) * info.dtype.itemsize
+
+    def nbytes(self, *, fixed_results: bool = True) -> int:
+        """Estimated in-memory size of the assembled cube (strings counted roughly)."""
+        cells = math.prod(self.shape)
+        total = cells * _STATUS_CELL_BYTES
+        for info in self.infos.values():
+            if info.mode in (FIXED, EMPTY):
+                if fixed_results:
+                    total += cells * self._run_bytes(info)
+            else:
+                total += self._ragged_counts(info)[0].sum() * info.dtype.itemsize
+        return int(total)
+
+    def _set_task_chunks(self, fixed_results: bool = True) -> None:
+        """Lazy path: blocks of whole storage chunks holding about ``_TASK_BYTES`` each."""
+        per_run = max([_STATUS_CELL_BYTES] + [
+            self._run_bytes(i) for i in self.infos.values()
+            if i.mode in (FIXED, EMPTY) and fixed_results])
+        target = max(1, min(_TASK_BYTES, eager_budget()) // per_run)
+        chunks = list(self.chunks)
+        for k in range(len(chunks) - 1, -1, -1):
+            runs = math.prod(chunks)
+            grow = max(1, target // runs)
+            chunks[k] = min(self.shape[k], chunks[k] * grow)
+            if chunks[k] < self.shape[k]:
+                break
+        self.task_chunks = tuple(max(1, c) for c in chunks)
+        self._plan = None
 
     @property
     def dask_chunks(self) -> tuple[tuple[int, ...], ...]:
         return tuple(
-            tuple(min(c, s - i) for i in range(0, s, c)) for s, c in zip(self.shape, self.chunks)
+            tuple(min(c, s - i) for i in range(0, s, c))
+            for s, c in zip(self.shape, self.task_chunks)
         )
+
+    @property
+    def plan(self) -> dict[tuple[int, ...], list[tuple[Source, np.ndarray, np.ndarray]]]:
+        if self._plan is None:
+            self._plan = self._block_plan()
+        return self._plan
 
     def _block_plan(self) -> dict[tuple[int, ...], list[tuple[Source, np.ndarray, np.ndarray]]]:
         """Block index -> [(source, rows, positions within the block)]."""
@@ -135,7 +212,7 @@ class Cube:
         plan: dict[tuple[int, ...], list] = defaultdict(list)
         if len(runs) == 0:
             return plan
-        chunks = np.array(self.chunks)
+        chunks = np.array(self.task_chunks)
         blk = self.positions[runs] // chunks
         order = np.lexsort((self.owner[runs], *blk.T[::-1]))
         runs, blk = runs[order], blk[order]
@@ -148,33 +225,84 @@ class Cube:
             plan[idx].append((self.sources[self.owner[r[0]]], self.row[r], local))
         return plan
 
+    # fixed-shape variables -------------------------------------------------------------
+
+    def _eager_all(self, specs: list[tuple[str, bool, np.dtype, Any, tuple[int, ...]]]) -> None:
+        """Assemble variables as numpy arrays: each source read once, its rows scattered.
+
+        ``specs`` are ``(name, status, dtype, fill, value_shape)``; the arrays land in
+        ``self._eager_data`` and, for results, per-run present flags in ``self._present``.
+        """
+        ncells = len(self.run_of_cell)
+        outs = {}
+        for name, status, dtype, fill, vshape in specs:
+            out = np.full((ncells, *vshape), fill, dtype=dtype)
+            if dtype == object:
+                out = out.astype(dtype)  # keep the vlen-str marker
+            outs[name] = out
+            if not status:
+                self._present[name] = np.zeros(self.exploration.n_runs, bool)
+        for src, rows in zip(self.sources, self.mine):
+            if not len(rows):
+                continue
+            src.preload()
+            try:
+                runs = src.runs[rows]
+                cells = self.cell_of_run[runs]
+                for name, status, _, _, _ in specs:
+                    out = outs[name]
+                    if status:
+                        out[cells] = src.status(name, rows)
+                        continue
+                    info = src.infos.get(name)
+                    if info is None or info.mode == EMPTY:
+                        continue
+                    keep = src.present(name, rows)
+                    self._present[name][runs] = keep
+                    if keep.all():
+                        out[cells] = src.fixed(name, rows)
+                    elif keep.any():
+                        out[cells[keep]] = src.fixed(name, rows[keep])
+            finally:
+                src.release()
+        for name, _, _, _, vshape in specs:
+            self._eager_data[name] = outs[name].reshape(self.shape + vshape)
+
     def _blocks(self, name: str, status: bool, dtype: np.dtype, fill: Any,
                 value_shape: tuple[int, ...]) -> Any:
         blocks = {}
         nblocks = [len(c) for c in self.dask_chunks]
+        plan = self.plan
         for idx in itertools.product(*(range(b) for b in nblocks)):
             bshape = tuple(c[i] for c, i in zip(self.dask_chunks, idx)) + value_shape
-            task = (_fixed_block, name, status, bshape, dtype, fill, self._plan.get(idx, []))
+            task = (_fixed_block, name, status, bshape, dtype, fill, plan.get(idx, []))
             blocks[idx + (0,) * len(value_shape)] = task
         chunks = self.dask_chunks + tuple((s,) for s in value_shape)
         return _dask_array(name, blocks, chunks, dtype)
 
-    def status_variable(self, name: str) -> xr.Variable:
+    def _data(self, eager: bool, *args: Any) -> Any:
+        if not eager:
+            return self._blocks(*args)
+        if args[0] not in self._eager_data:
+            self._eager_all([args])
+        return self._eager_data.pop(args[0])
+
+    def status_variable(self, name: str, eager: bool = False) -> xr.Variable:
         dtype = STATUS_VARS[name]
-        fill = {"completed": False, "failed": False, "duration": np.nan}.get(name, "")
-        data = self._blocks(name, True, dtype, fill, ())
-        return xr.Variable(self.dims, data)
+        fill = _STATUS_FILL.get(name, "")
+        return xr.Variable(self.dims, self._data(eager, name, True, dtype, fill, ()))
 
     def _present_all(self, name: str) -> np.ndarray:
         """Whether each run has a value of ``name`` (read eagerly: flags are small)."""
+        if name in self._present:
+            return self._present[name]
         out = np.zeros(self.exploration.n_runs, bool)
-        for sid, src in enumerate(self.sources):
-            mine = np.flatnonzero(self.owner[src.runs] == sid) if len(src.runs) else []
-            if len(mine):
-                out[src.runs[mine]] = src.present(name, np.asarray(mine))
+        for src, rows in zip(self.sources, self.mine):
+            if len(rows):
+                out[src.runs[rows]] = src.present(name, rows)
         return out
 
-    def result_variables(self, info: ResultInfo) -> dict[str, xr.Variable]:
+    def result_variables(self, info: ResultInfo, eager: bool = False) -> dict[str, xr.Variable]:
         """The variable(s) of one result: one fixed variable, or values + counts (+ shapes)."""
         name = info.name
         attrs = dict(variable_attrs(info), pypetx_mode=info.mode)
@@ -182,19 +310,24 @@ class Cube:
             dtype = info.dtype
             shape = tuple(info.shape or ()) if info.mode == FIXED else ()
             fill = fill_value(dtype)
-            data = self._blocks(name, False, dtype, fill, shape)
+            data = self._data(eager, name, False, dtype, fill, shape)
             var = xr.Variable(self.dims + result_dims(info)[: len(shape)], data, attrs)
             if dtype.kind in "iu" and not self._present_all(name).all():
                 var.encoding["_FillValue"] = fill  # CF readers then mask missing runs
             return {name: var}
-        return self._ragged_variables(info, attrs)
+        return self._ragged_variables(info, attrs, eager)
 
-    def _ragged_variables(self, info: ResultInfo, attrs: dict[str, Any]) -> dict[str, xr.Variable]:
+    # ragged and pickled variables ------------------------------------------------------
+
+    def _ragged_counts(self, info: ResultInfo) -> tuple[np.ndarray, np.ndarray]:
+        """Per C-order cell: elements (or bytes) in ``<name>_obs``; per run: its shape."""
+        cache = self.__dict__.setdefault("_counts_cache", {})
+        if info.name in cache:
+            return cache[info.name]
         name, mode = info.name, info.mode
         counts = np.zeros(self.exploration.n_runs, np.int64)
         shapes = np.zeros((self.exploration.n_runs, max(info.ndim, 1)), np.int64)
-        for sid, src in enumerate(self.sources):
-            mine = np.flatnonzero(self.owner[src.runs] == sid)
+        for src, mine in zip(self.sources, self.mine):
             if not len(mine):
                 continue
             counts[src.runs[mine]] = src.as_counts(name, mine, mode)
@@ -206,10 +339,17 @@ class Cube:
         cell_counts = np.zeros(len(self.run_of_cell), np.int64)
         valid = self.run_of_cell >= 0
         cell_counts[valid] = counts[self.run_of_cell[valid]]
-        per_chunk = max(1, math.prod(self.chunks))
+        cache[name] = (cell_counts, shapes)
+        return cell_counts, shapes
+
+    def _ragged_variables(self, info: ResultInfo, attrs: dict[str, Any],
+                          eager: bool = False) -> dict[str, xr.Variable]:
+        name, mode = info.name, info.mode
+        cell_counts, shapes = self._ragged_counts(info)
+        per_block = max(1, len(cell_counts) if eager else math.prod(self.task_chunks))
         blocks, sizes = {}, []
-        for k, c0 in enumerate(range(0, len(cell_counts), per_chunk)):
-            cells = np.arange(c0, min(c0 + per_chunk, len(cell_counts)))
+        for k, c0 in enumerate(range(0, len(cell_counts), per_block)):
+            cells = np.arange(c0, min(c0 + per_block, len(cell_counts)))
             runs = self.run_of_cell[cells]
             items = []
             owners = np.where(runs >= 0, self.owner[np.maximum(runs, 0)], -1)
@@ -219,7 +359,10 @@ class Cube:
             blocks[(k,)] = (_ragged_block, name, mode, info.dtype, len(cells), items)
             sizes.append(int(cell_counts[cells].sum()))
         obs = f"{name}_obs"
-        data = _dask_array(name, blocks, (tuple(sizes),), info.dtype)
+        if eager:
+            data = _ragged_block(*blocks[(0,)][1:]) if blocks else np.zeros(0, info.dtype)
+        else:
+            data = _dask_array(name, blocks, (tuple(sizes),), info.dtype)
         if mode == PICKLE:
             attrs["pypetx_kind"] = PICKLE
         out = {name: xr.Variable(obs, data, attrs)}
@@ -233,11 +376,39 @@ class Cube:
             out[f"{name}_shape"] = xr.Variable(self.dims + (f"{name}_ndim",), grid)
         return out
 
-    def dataset(self, attrs: dict[str, Any] | None = None) -> xr.Dataset:
-        """The whole cube: coordinates, status variables, result variables."""
-        variables: dict[str, xr.Variable] = {n: self.status_variable(n) for n in STATUS_VARS}
+    # the whole cube --------------------------------------------------------------------
+
+    def dataset(self, attrs: dict[str, Any] | None = None, *, eager: bool | None = None,
+                fixed_results: bool = True) -> xr.Dataset:
+        """The whole cube: coordinates, status variables, result variables.
+
+        Parameters
+        ----------
+        eager : bool, optional
+            numpy-backed variables (``True``) or dask arrays reading the sources when
+            computed (``False``); default: eager when :meth:`nbytes` is within the
+            ``pypetx.store.eager_bytes`` budget.
+        fixed_results : bool, default True
+            ``False``: fixed-shape results stay lazy whatever ``eager`` says (Zarr writes
+            them elsewhere and never computes them from this Dataset).
+        """
+        if eager is None:
+            eager = self.nbytes(fixed_results=fixed_results) <= eager_budget()
+        self.eager = eager
+        if not eager:
+            self._set_task_chunks(fixed_results)
+        else:
+            specs = [(n, True, dt, _STATUS_FILL.get(n, ""), ()) for n, dt in STATUS_VARS.items()]
+            if fixed_results:
+                specs += [(i.name, False, i.dtype, fill_value(i.dtype),
+                           tuple(i.shape or ()) if i.mode == FIXED else ())
+                          for i in self.infos.values() if i.mode in (FIXED, EMPTY)]
+            self._eager_all(specs)
+        variables: dict[str, xr.Variable] = {
+            n: self.status_variable(n, eager) for n in STATUS_VARS}
         for info in self.infos.values():
-            variables.update(self.result_variables(info))
+            lazy_fixed = not fixed_results and info.mode in (FIXED, EMPTY)
+            variables.update(self.result_variables(info, eager and not lazy_fixed))
         ds = xr.Dataset(variables, coords=explored_coords(self.exploration), attrs=attrs or {})
         return ds
 

@@ -4,12 +4,21 @@ HDF5 has one writer and a process killed mid-write can leave the file unreadable
 file is never written in place: ``finalize`` writes a temporary copy (starting from a copy
 of the existing file when it holds other trajectories), fsyncs it and ``os.replace``s it
 over the original. Until then completed batches live in the journal.
+
+The temporary copy is ``.<file>.<pid>.<host>.tmp`` next to the file. A driver killed while
+writing it leaves it behind; ``open`` (holding the trajectory's driver lock) removes such
+leftovers of this host whose process is gone. Another trajectory's driver may be writing
+its own copy of the same file at that moment: its process is alive, so its copy stays.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import shutil
+import socket
+from pathlib import Path
 from typing import Any
 
 import h5py
@@ -20,7 +29,55 @@ from pypetx.store.codec import TREE_GROUP
 from pypetx.store.journal import fsync_dir
 from pypetx.store.layout import FORMAT_VERSION
 
-__all__ = ["HDF5Store"]
+__all__ = ["HDF5Store", "remove_stale_tmp"]
+
+
+def _host() -> str:
+    """This host's name as it appears in temporary file names (no dots or separators)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
+
+
+def tmp_path(path: Path) -> Path:
+    """The temporary copy this process writes before replacing ``path``."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{_host()}.tmp")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return True  # not a pid we can judge: keep the file
+    try:
+        os.kill(pid, 0)
+    except OSError as e:
+        return e.errno != errno.ESRCH  # EPERM: alive, owned by someone else
+    return True
+
+
+def remove_stale_tmp(path: Path) -> list[Path]:
+    """Delete temporary copies of ``path`` left by dead drivers of this host.
+
+    Matches ``.<file>.<pid>.<host>.tmp`` (and the older ``.<file>.<pid>.tmp``); a copy
+    from another host or from a live process is kept. Returns the removed paths.
+    """
+    path = Path(path)
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)(?:\.([A-Za-z0-9_-]+))?\.tmp$")
+    removed = []
+    try:
+        names = os.listdir(path.parent)
+    except FileNotFoundError:
+        return removed
+    host = _host()
+    for name in names:
+        m = pattern.match(name)
+        if not m or (m.group(2) is not None and m.group(2) != host):
+            continue
+        if _pid_alive(int(m.group(1))):
+            continue
+        try:
+            (path.parent / name).unlink()
+            removed.append(path.parent / name)
+        except FileNotFoundError:
+            pass
+    return removed
 
 
 class HDF5Store(JournaledStore):
@@ -41,6 +98,9 @@ class HDF5Store(JournaledStore):
         # no dask: backend arrays index lazily, and sources read bounding boxes only
         return xr.open_dataset(self.path, engine="h5netcdf", group=self.name)
 
+    def _cleanup_after_crash(self) -> None:
+        remove_stale_tmp(self.path)
+
     def _default_encoding(self, var: xr.Variable, chunks: tuple[int, ...]) -> dict[str, Any]:
         enc: dict[str, Any] = {}
         if all(c > 0 for c in chunks) and var.ndim:
@@ -52,7 +112,7 @@ class HDF5Store(JournaledStore):
     def _commit(self, cube: xr.Dataset, tree: xr.Dataset, encoding: dict[str, dict]) -> None:
         import dask
 
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp = tmp_path(self.path)
         tmp.unlink(missing_ok=True)
         try:
             if self.path.exists():
@@ -65,8 +125,10 @@ class HDF5Store(JournaledStore):
                     with h5py.File(tmp, "a") as f:
                         if self.name in f:
                             del f[self.name]
-            # threads, not a distributed client: the journal is on the driver's disk
-            with dask.config.set(scheduler="threads"):
+            # lazy (large) cubes: in this process, not a distributed client (the journal is
+            # on the driver's disk); synchronous: HDF5 writes are serialised anyway and one
+            # block at a time bounds memory
+            with dask.config.set(scheduler="synchronous"):
                 cube.to_netcdf(tmp, engine="h5netcdf", group=self.name, mode="a",
                                encoding=encoding)
             tree.to_netcdf(tmp, engine="h5netcdf", group=f"{self.name}/{TREE_GROUP}", mode="a")
@@ -77,9 +139,7 @@ class HDF5Store(JournaledStore):
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            if self._stored is not None:  # the sources were read; release the old file
-                self._stored.close()
-                self._stored = None
+            self._release_stored()  # the sources were read; release the old file
             os.replace(tmp, self.path)
             fsync_dir(self.path.parent)
         except BaseException:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import struct
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -60,6 +61,99 @@ def write_atomic(path: Path, write: Any) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+_NPY_HEADER = re.compile(
+    r"^\{'descr': '([<>|=][A-Za-z]\d*)', 'fortran_order': (True|False), "
+    r"'shape': \(((?:\d+, ?)*\d*)\), \}\s*$"
+)
+
+
+class _FastNpz:
+    """Read members of an uncompressed ``.npz`` (what ``np.savez`` writes) cheaply.
+
+    ``np.load`` parses the zip directory and every ``.npy`` header with ``ast``; for the
+    many small batch files of a sweep that dominates consolidation. This reads the central
+    directory once and each member with one ``pread``; anything unusual (compression,
+    zip64, an exotic dtype) raises ``ValueError`` and the caller falls back to ``np.load``.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            tail = min(size, 22 + 65535)
+            f.seek(size - tail)
+            buf = f.read(tail)
+            end = buf.rfind(b"PK\x05\x06")
+            if end < 0 or len(buf) - end < 22:
+                raise ValueError("no zip directory")
+            n, cd_size, cd_off = struct.unpack_from("<HII", buf, end + 10)
+            if cd_off == 0xFFFFFFFF or n == 0xFFFF:
+                raise ValueError("zip64")
+            f.seek(cd_off)
+            cd = f.read(cd_size)
+        self.members: dict[str, tuple[int, int]] = {}
+        pos = 0
+        for _ in range(n):
+            if cd[pos:pos + 4] != b"PK\x01\x02":
+                raise ValueError("bad zip directory")
+            method, csize, usize, nlen, elen, clen, off = struct.unpack_from(
+                "<H8xII HHH8xI".replace(" ", ""), cd, pos + 10)
+            name = cd[pos + 46 : pos + 46 + nlen].decode()
+            if method != 0 or csize != usize or csize == 0xFFFFFFFF or off == 0xFFFFFFFF:
+                raise ValueError("compressed or zip64 member")
+            if name.endswith(".npy"):
+                self.members[name[:-4]] = (off, usize)
+            pos += 46 + nlen + elen + clen
+
+    @staticmethod
+    def _parse(buf: Any) -> np.ndarray:
+        mv = memoryview(buf)
+        if bytes(mv[:6]) != b"\x93NUMPY":
+            raise ValueError("not an npy member")
+        if mv[6] == 1:
+            hlen, start = struct.unpack_from("<H", mv, 8)[0], 10
+        else:
+            hlen, start = struct.unpack_from("<I", mv, 8)[0], 12
+        m = _NPY_HEADER.match(bytes(mv[start : start + hlen]).decode("latin1"))
+        if m is None:
+            raise ValueError("unusual npy header")
+        dtype = np.dtype(m.group(1))
+        if dtype.hasobject:
+            raise ValueError("object dtype")
+        shape = tuple(int(x) for x in m.group(3).replace(" ", "").split(",") if x)
+        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        arr = np.frombuffer(mv, dtype=dtype, count=count, offset=start + hlen)
+        return arr.reshape(shape, order="F" if m.group(2) == "True" else "C")
+
+    def read(self, names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+        """Members by name (all by default) as writable arrays."""
+        out = {}
+        with open(self.path, "rb", buffering=0) as f:
+            if names is None:  # everything: one read of the whole file
+                data = bytearray(os.fstat(f.fileno()).st_size)
+                view, got = memoryview(data), 0
+                while got < len(data):
+                    k = f.readinto(view[got:])
+                    if not k:
+                        raise ValueError("short read")
+                    got += k
+                for name, (off, size) in self.members.items():
+                    nlen, elen = struct.unpack_from("<HH", data, off + 26)
+                    start = off + 30 + nlen + elen
+                    out[name] = self._parse(view[start : start + size])
+                return out
+            fd = f.fileno()
+            for name in names:
+                off, size = self.members[name]
+                nlen, elen = struct.unpack_from("<HH", os.pread(fd, 30, off), 26)
+                data = bytearray(os.pread(fd, size, off + 30 + nlen + elen))
+                if len(data) != size:
+                    raise ValueError("short read")
+                out[name] = self._parse(data)
+        return out
 
 
 def _meta_dict(meta: ResultMeta | None) -> dict[str, Any]:
@@ -159,26 +253,63 @@ class JournalEntry:
     def _npz(self) -> Any:
         return np.load(self.path, allow_pickle=False)
 
+    def _read(self, names: Iterable[str] | None) -> dict[str, np.ndarray]:
+        """Members by name (all by default), cheaply when the file allows it."""
+        try:
+            if self._fast is not None:
+                return self._fast.read(names)
+        except (ValueError, KeyError, struct.error):
+            pass
+            npz = self._npz
+            return {k: npz[k] for k in (npz.files if names is None else names)}
+
+    @cached_property
+    def _head(self) -> dict[str, np.ndarray]:
+        return self._read(["meta", "indices"])
+
     @cached_property
     def meta(self) -> dict[str, Any]:
-        return json.loads(str(self._npz["meta"]))
+        return json.loads(str(self._head["meta"]))
 
     @cached_property
     def indices(self) -> np.ndarray:
-        return self._npz["indices"]
+        return self._head["indices"]
 
     @cached_property
     def infos(self) -> dict[str, ResultInfo]:
         return {n: ResultInfo.from_json(d) for n, d in self.meta["results"].items()}
 
+    @cached_property
+    def _fast(self) -> _FastNpz | None:
+        try:
+            return _FastNpz(self.path)
+        except (ValueError, struct.error):
+            return None
+
+    def _get(self, key: str) -> np.ndarray:
+        cache = self.__dict__.get("_cache")
+        if cache is not None:
+            return cache[key]
+        if self._fast is not None:
+            try:
+                return self._fast.read([key])[key]
+            except (ValueError, struct.error):
+                pass
+        return self._npz[key]
+
+    def preload(self) -> None:
+        """Read every array of the file in one pass; kept until :meth:`close`."""
+        if "_cache" not in self.__dict__:
+            self.__dict__["_cache"] = self._read(None)
+
     def status(self, name: str) -> np.ndarray:
         """A per-run status array (strings come back as ``object`` arrays)."""
-        arr = self._npz[name]
+        arr = self._get(name)
         return arr.astype(object) if name in _STATUS_STR else arr
 
     def array(self, result: str, part: str) -> np.ndarray:
         """One stored array of a result (``part`` is ``"v"``, ``"p"``, ``"n"`` or ``"s"``)."""
-        return self._npz[f"{self.meta['keys'][result]}_{part}"]
+        return self._get(f"{self.meta['keys'][result]}_{part}")
 
     def has(self, result: str) -> bool:
         return result in self.meta["keys"]
@@ -186,9 +317,11 @@ class JournalEntry:
     def written_present(self, result: str) -> np.ndarray | None:
         """Present flags of a result a worker wrote to the store itself (else ``None``)."""
         w = self.meta.get("worker_written", {}).get(result)
-        return None if w is None else self._npz[f"{w['key']}_p"]
+        return None if w is None else self._get(f"{w['key']}_p")
 
     def close(self) -> None:
+        """Close the file and drop preloaded arrays (they are read again when needed)."""
+        self.__dict__.pop("_cache", None)
         if "_npz" in self.__dict__:
             self.__dict__.pop("_npz").close()
 

@@ -1,9 +1,11 @@
 """One driver per trajectory: an advisory lock next to the results file.
 
 HDF5 tolerates no concurrent writers, and two drivers consolidating the same journal would
-race. ``fcntl.flock`` locks are released by the kernel when the process dies (``kill -9``
-included), so a crashed driver never leaves a stale lock behind; the lock file only carries
-who holds it, for the error message.
+race. POSIX record locks (``fcntl.lockf``) are released by the kernel when the process dies
+(``kill -9`` included) and, unlike ``flock`` locks, are not inherited by forked children: the
+LocalCluster's forked workers of a killed driver do not keep its lock. They are per process,
+so a set of held paths refuses a second driver inside the same process too. The lock file
+only carries who holds it, for the error message.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from pathlib import Path
 from pypetx.errors import StorageError
 
 
+_HELD: set[str] = set()  # lock files this process holds
+
+
 class DriverLock:
     """Exclusive, non-blocking lock on ``<directory>/<name>.lock``."""
 
@@ -28,10 +33,13 @@ class DriverLock:
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        key = str(self.path.resolve())
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            if key in _HELD:
+                raise BlockingIOError
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
             holder = _read_holder(fd)
             os.close(fd)
             raise StorageError(
@@ -42,6 +50,8 @@ class DriverLock:
         os.write(fd, json.dumps({"host": socket.gethostname(), "pid": os.getpid(),
                                  "since": time.strftime("%Y-%m-%dT%H:%M:%S")}).encode())
         self._fd = fd
+        self._key = key
+        _HELD.add(key)
 
     def release(self) -> None:
         if self._fd is None:
@@ -55,7 +65,8 @@ class DriverLock:
                 parent.rmdir()
             except OSError:
                 pass
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        _HELD.discard(self._key)
+        fcntl.lockf(self._fd, fcntl.LOCK_UN)
         os.close(self._fd)
         self._fd = None
 

@@ -31,6 +31,12 @@ class Source:
     runs: np.ndarray
     infos: dict[str, ResultInfo]
 
+    def preload(self) -> None:
+        """Read what this source holds in one pass (eager assembly); see :meth:`release`."""
+
+    def release(self) -> None:
+        """Drop what :meth:`preload` read and close files."""
+
     def status(self, name: str, rows: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
@@ -110,6 +116,12 @@ class JournalSource(Source):
             self._written[name] = (arr, positions)
             self.infos[name] = ResultInfo(name, FIXED, np.dtype(arr.dtype), shape, len(shape),
                                           dict(w.get("meta") or {}))
+
+    def preload(self) -> None:
+        self.entry.preload()
+
+    def release(self) -> None:
+        self.entry.close()
 
     def status(self, name: str, rows: np.ndarray) -> np.ndarray:
         return self.entry.status(name)[rows]

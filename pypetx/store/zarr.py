@@ -227,7 +227,8 @@ class ZarrStore(JournaledStore):
         if self.journal is None:
             raise StorageError(f"{self.where}: finalize before open")
         entries = self.journal.entries()
-        ds, tree, cube = self._assemble(attrs_update)
+        # fixed-shape results are written below from the sources: never computed from ds
+        ds, tree, cube = self._assemble(attrs_update, fixed_results=False)
         grp = self._live("r+")
         rewrite = [n for n, v in ds.data_vars.items() if v.attrs.get("pypetx_mode") != FIXED]
         for info in cube.infos.values():
@@ -237,7 +238,7 @@ class ZarrStore(JournaledStore):
                 self._create_array(info, len(cube.sources[-1].runs) if cube.sources else 1)
                 grp = self._live("r+")
             self._write_driver_rows(grp[info.name], info.name, cube)
-        with dask.config.set(scheduler="threads"):
+        with dask.config.set(scheduler="synchronous"):
             sub = ds[rewrite].load()  # status and ragged: small, or read before deleting
         if grp is not None:
             for name in list(sub.variables):
@@ -257,9 +258,8 @@ class ZarrStore(JournaledStore):
             warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
             zarr.consolidate_metadata(str(self.path))
         self.journal.remove(entries)
-        if self._stored is not None:
-            self._stored.close()
-        self._stored = self._read_stored()
+        self._release_stored()
+        self._stored_stale = True  # reopened by the next finalize (or resume) that needs it
         return self._open_result()
 
     @staticmethod

@@ -280,12 +280,17 @@ class NetworkManager:
             network = self._new_network(objects)
         elif objects:
             network.add(*objects)
+        pre_built = set(network.objects) - set(objects) if self._pre_built else set()
         try:
             self.network_runner.execute_network_run(traj, network, network_dict,
                                                     self.component_list, self.analyser_list)
         finally:
-            if self._pre_built and objects:
-                network.remove(*objects)  # the next run on this worker builds its own
+            if self._pre_built:
+                # Back to the pre-built objects: restore() refuses objects it did not store,
+                # and the next run on this worker builds its own.
+                extra = [obj for obj in network.objects if obj not in pre_built]
+                if extra:
+                    network.remove(*extra)
 
     __call__ = run_network
 

@@ -20,7 +20,8 @@ import numpy as np
 
 from pypetx.kinds import KindCodec, register_kind
 
-__all__ = ["as_quantity", "display_unit", "parse_units", "split_quantity", "units_string"]
+__all__ = ["as_quantity", "display_unit", "parse_units", "preferred_unit", "split_quantity",
+           "units_string"]
 
 # SI base symbols as Brian2 prints dimensions (str(q.dim)) -> Brian2 unit names.
 _BASE = {"m": "metre", "kg": "kilogram", "s": "second", "A": "amp", "K": "kelvin",
@@ -103,16 +104,37 @@ def parse_units(text: str) -> Any:
     return _safe_eval(ast.parse(text.replace("^", "**"), mode="eval"), DEFAULT_UNITS)
 
 
+def preferred_unit(q: Any) -> Any:
+    """The unit results of ``q``'s physical dimension are stored in.
+
+    It depends on the dimension only, never on the value: every run of a sweep stores a
+    result in the same unit (a per-value "best unit" could give kHz in one run and Hz in
+    another under one ``units`` attribute). Neuroscience's usual units (ms, mV, nA, nS,
+    pF, Hz, um, Mohm) where they apply, else SI.
+    """
+    import brian2
+    from brian2.units.fundamentalunits import get_dimensions, get_unit
+
+    dim = get_dimensions(q)
+    for name in ("ms", "mV", "nA", "nS", "pF", "Hz", "um", "Mohm"):
+        unit = getattr(brian2, name)
+        if unit.dim == dim:
+            return unit
+    return get_unit(dim)
+
+
 def split_quantity(value: Any, *, unit: Any = None) -> tuple[np.ndarray, str | None]:
-    """``(magnitude array, units string)`` of a quantity in ``unit`` (default: the unit it
-    reads best in); plain values pass through with ``None`` units."""
+    """``(magnitude array, units string)`` of a quantity in ``unit`` (default:
+    :func:`preferred_unit`); plain values pass through with ``None`` units."""
     from brian2.core.variables import VariableView
 
     if isinstance(value, VariableView):  # monitor.t, group.v: a view, not yet a Quantity
         value = value[:]
     if not _is_quantity(value):
         return np.asarray(value), None
-    unit = display_unit(value) if unit is None else unit
+    unit = preferred_unit(value) if unit is None else unit
+    if units_string(unit) == (str(unit.dim) or "1"):  # SI: Brian2 holds the magnitudes
+        return np.asarray(value, dtype=np.float64), units_string(unit)
     return np.asarray(value / unit, dtype=np.float64), units_string(unit)
 
 

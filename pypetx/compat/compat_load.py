@@ -1,0 +1,27 @@
+"""pypet's module-level ``load_trajectory``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def load_trajectory(name: str | None = None, index: int | None = None, as_new: bool = False,
+                    load_parameters: int = 2, load_derived_parameters: int = 1,
+                    load_results: int = 1, load_other_data: int = 1, recursive: bool = True,
+                    load_data: int | None = None, max_depth: Any = None, force: bool = False,
+                    dynamic_imports: Any = None, new_name: str = "my_trajectory",
+                    add_time: bool = True, wildcard_functions: Any = None,
+                    with_run_information: bool = True, storage_service: Any = None,
+                    *, filename: str, **kwargs: Any) -> Any:
+    """A new trajectory loaded from ``filename`` (pypet's ``load_trajectory``; its
+    defaults: parameters with data, derived parameters and results as skeletons)."""
+    from pypetx.trajectory import Trajectory
+
+    if (name is None) == (index is None):
+        raise ValueError("give either a trajectory name or an index")
+    traj = Trajectory(new_name, filename=filename)
+    traj.f_load(name=name, index=index, as_new=as_new, load_parameters=load_parameters,
+                load_derived_parameters=load_derived_parameters, load_results=load_results,
+                load_data=0 if recursive is None else load_data,
+                allow_pickle=kwargs.pop("allow_pickle", False))
+    return traj

@@ -1,0 +1,5 @@
+"""pypet's ``pypet.utils.explore``: the builders live in :mod:`pypetx.explore`."""
+
+from pypetx.explore import cartesian_product, find_unique_points
+
+__all__ = ["cartesian_product", "find_unique_points"]

@@ -1,0 +1,258 @@
+"""Environment end to end on real clusters and real files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from pypetx import Environment, SweepFailed, cartesian_product, latin_hypercube, sweep
+
+
+def multiply(traj):
+    traj.f_add_result("z", traj.x * traj.y, comment="product")
+
+
+def _env(tmp_path, name="Multiplication", **kw):
+    kw.setdefault("progress", False)
+    env = Environment(trajectory=name, filename=str(tmp_path / "m.h5"), **kw)
+    env.traj.f_add_parameter("x", 1.0, comment="first")
+    env.traj.f_add_parameter("y", 1.0, comment="second")
+    return env
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as c:
+        yield c
+
+
+def test_classic_multiply_on_local_cluster(tmp_path, cluster):
+    env = _env(tmp_path, cluster=cluster)
+    env.traj.f_explore(cartesian_product({"x": [1.0, 2.0, 3.0], "y": [6.0, 7.0, 8.0]}))
+    assert env.run(multiply) == []  # pypet's list of (idx, return value): none returned
+    ds = env.dataset
+    assert ds.z.dims == ("x", "y")
+    np.testing.assert_array_equal(ds.z.values, np.outer([1, 2, 3], [6, 7, 8]))
+    assert ds.z.attrs["comment"] == "product"
+    assert bool(ds.completed.all()) and not bool(ds.failed.any())
+    assert env.traj.dataset is ds
+    # Reopened by plain xarray, lazily; the embedded client is not left as the default.
+    with xr.open_dataset(tmp_path / "m.h5", engine="h5netcdf", group="Multiplication",
+                         chunks={}) as plain:
+        assert float(plain.z.sel(x=2.0, y=7.0)) == 14.0
+    from distributed import default_client
+
+    with pytest.raises(ValueError):
+        default_client()
+
+
+def test_embedded_local_cluster_is_started_and_closed(tmp_path):
+    env = _env(tmp_path, n_workers=2)
+    env.traj.f_explore({"x": [1.0, 2.0], "y": [3.0, 4.0]})
+    env.run(multiply)
+    np.testing.assert_array_equal(env.dataset.z.values, [3.0, 8.0])
+    assert env.dataset.z.dims == ("run",)
+
+
+def test_synchronous_and_cluster_give_the_same_dataset(tmp_path, cluster):
+    def simulate(traj):
+        traj.f_add_result("z", traj.x * traj.y)
+        traj.f_add_result("trace", np.linspace(0, traj.x, 5))
+        return traj.x + traj.y
+
+    results = {}
+    for name, where in [("sync", "synchronous"), ("dask", cluster)]:
+        env = Environment(trajectory=name, filename=str(tmp_path / f"{name}.h5"),
+                          cluster=where, progress=False)
+        env.traj.f_add_parameter("x", 1.0)
+        env.traj.f_add_parameter("y", 1.0)
+        env.traj.f_explore(latin_hypercube({"x": (0.0, 1.0), "y": (0.0, 2.0)}, 64, seed=1))
+        returned = env.run(simulate)
+        results[name] = (env.dataset.load(), returned)
+    a, b = results["sync"][0], results["dask"][0]
+    for var in ("z", "trace", "x", "y", "completed"):
+        xr.testing.assert_identical(a[var], b[var])
+    assert results["sync"][1] == results["dask"][1]
+    assert a.z.dims == ("run",) and "run_name" in a.coords
+
+
+def test_failures_are_recorded_and_raised_after_the_sweep(tmp_path, cluster):
+    def fragile(traj):
+        if traj.x == 2.0:
+            raise ValueError(f"x={traj.x} is unstable")
+        traj.f_add_result("z", traj.x)
+
+    env = _env(tmp_path, cluster=cluster)
+    env.traj.f_explore(cartesian_product({"x": [1.0, 2.0, 3.0], "y": [1.0, 2.0]}))
+    with pytest.raises(SweepFailed, match=r"2 of 6 runs of 'Multiplication' failed"):
+        env.run(fragile)
+    ds = env.dataset
+    assert ds.failed.sel(x=2.0).all() and not ds.failed.sel(x=1.0).any()
+    assert ds.error.sel(x=2.0, y=1.0).values.item() == "ValueError: x=2.0 is unstable"
+    assert "in fragile" in ds.traceback.sel(x=2.0, y=1.0).values.item()
+    assert np.isnan(ds.z.sel(x=2.0).values).all() and ds.z.sel(x=3.0, y=1.0) == 3.0
+    assert env.summary.n_failed == 2 and env.summary.n_completed == 4
+
+
+def test_on_error_continue_returns(tmp_path):
+    def fragile(traj):
+        raise RuntimeError("always")
+
+    env = _env(tmp_path, cluster="synchronous", on_error="continue")
+    env.traj.f_explore({"x": [1.0], "y": [2.0]})
+    env.run(fragile)
+    assert bool(env.dataset.failed.all())
+
+
+def test_pypet_options_are_accepted_with_a_warning(tmp_path):
+    with pytest.warns(DeprecationWarning, match=r"\['log_stdout', 'multiproc', 'ncores', "
+                                                r"'use_pool', 'wrap_mode'\] have no effect"):
+        env = Environment(trajectory="T", filename=str(tmp_path / "t.h5"), multiproc=True,
+                          ncores=2, use_pool=True, wrap_mode="QUEUE", log_stdout=True,
+                          cluster="synchronous", progress=False)
+    assert env._cluster_options == {"n_workers": 2}
+    with pytest.raises(TypeError, match="unexpected keyword arguments \\['colour'\\]"):
+        Environment(trajectory="T", colour="red")
+
+
+def test_unexplored_trajectory_runs_once(tmp_path):
+    env = _env(tmp_path, cluster="synchronous")
+    env.run(multiply)
+    assert env.dataset.z.values.tolist() == [1.0]
+
+
+def test_run_map_passes_per_run_arguments(tmp_path):
+    def scaled(traj, factor, offset=0):
+        traj.f_add_result("z", traj.x * factor + offset)
+
+    env = _env(tmp_path, cluster="synchronous")
+    env.traj.f_explore({"x": [1.0, 2.0, 3.0], "y": [0.0, 0.0, 0.0]})
+    env.run_map(scaled, [[10, 20, 30]], {"offset": [1, 2, 3]})
+    np.testing.assert_array_equal(env.dataset.z.values, [11, 42, 93])
+    with pytest.raises(ValueError, match="has 2 items, the trajectory 'Multiplication' has 3"):
+        env.run_map(scaled, [[1, 2]])
+
+
+def test_postprocessing_can_expand_the_trajectory(tmp_path):
+    def grow(traj, results):
+        if len(traj) < 4:
+            traj.f_expand({"x": [float(len(traj) + 1)], "y": [1.0]})
+
+    env = _env(tmp_path, cluster="synchronous")
+    env.traj.f_explore({"x": [1.0, 2.0], "y": [1.0, 1.0]})
+    env.add_postprocessing(grow)
+    env.run(multiply)
+    assert len(env.traj) == 4
+    np.testing.assert_array_equal(env.dataset.z.values, [1.0, 2.0, 3.0, 4.0])
+
+
+def test_returned_values_become_variables(tmp_path):
+    def stats(traj):
+        return {"mean": traj.x / 2, "peak": np.array([traj.x, traj.y])}
+
+    env = _env(tmp_path, cluster="synchronous")
+    env.traj.f_explore(cartesian_product({"x": [2.0, 4.0], "y": [1.0]}))
+    out = env.run(stats)
+    assert [i for i, _ in out] == [0, 1] and out[1][1]["mean"] == 2.0
+    ds = env.dataset
+    np.testing.assert_array_equal(ds["mean"].values.ravel(), [1.0, 2.0])
+    assert ds["peak"].shape == (2, 1, 2)
+
+
+def test_sweep_function_api(tmp_path):
+    def damped(x, y, scale):
+        return {"energy": scale * x * y, "trace": np.full(3, x)}
+
+    ds = sweep(damped, x=[1, 2, 3], y=[0.5, 1.5], constants={"scale": 2.0},
+               cluster="synchronous")
+    assert ds.energy.dims == ("x", "y")
+    assert float(ds.energy.sel(x=3, y=1.5)) == 9.0
+    assert ds.trace.shape == (3, 2, 3)
+    stored = sweep(damped, x=[1, 2], y=[1.0], constants={"scale": 1.0},
+                   filename=tmp_path / "s.h5", cluster="synchronous")
+    assert float(stored.energy.sel(x=2, y=1.0)) == 2.0
+
+
+def test_progress_bar_is_shown_when_asked(tmp_path, capsys):
+    env = _env(tmp_path, cluster="synchronous", progress=True)
+    env.traj.f_explore({"x": [1.0, 2.0, 3.0], "y": [1.0, 1.0, 1.0]})
+    env.run(multiply)
+    err = capsys.readouterr().err
+    assert "3/3" in err
+
+
+SIGINT_DRIVER = textwrap.dedent(
+    """
+    import sys, time
+    from pypetx import Environment
+
+    def slow(traj):
+        time.sleep(0.05)
+        traj.f_add_result("z", traj.x)
+
+    env = Environment(trajectory="Int", filename=sys.argv[1], resume=True, batch_size=4,
+                      n_workers=2, progress=False)
+    env.traj.f_add_parameter("x", 1.0)
+    env.traj.f_explore({"x": [float(i) for i in range(400)]})
+    env.run(slow)
+    print("DONE")
+    """
+)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_keeps_finished_runs_and_says_how_to_resume(tmp_path):
+    script = tmp_path / "driver.py"
+    script.write_text(SIGINT_DRIVER)
+    path = tmp_path / "int.h5"
+    proc = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    journal = tmp_path / "int.h5.pypetx" / "Int"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(journal.glob("*.npz"))) < 3:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and "DONE" not in out
+    assert "resume" in err and "Traceback" in err  # a plain script stops on Ctrl-C
+    with xr.open_dataset(path, engine="h5netcdf", group="Int") as ds:
+        n_done = int(ds.completed.sum())
+    assert 0 < n_done < 400
+    proc = subprocess.run([sys.executable, str(script), str(path)], capture_output=True,
+                          text=True, timeout=300)
+    assert "DONE" in proc.stdout, proc.stderr
+    with xr.open_dataset(path, engine="h5netcdf", group="Int") as ds:
+        assert bool(ds.completed.all())
+        np.testing.assert_array_equal(ds.z.values, np.arange(400.0))
+
+
+def test_script_without_main_guard_runs_on_the_local_cluster(tmp_path):
+    """pypet's examples have no ``if __name__ == "__main__":``: fork keeps them working."""
+    script = tmp_path / "noguard.py"
+    script.write_text(textwrap.dedent(
+        """
+        from pypetx import Environment, cartesian_product
+        def multiply(traj):
+            traj.f_add_result("z", traj.x * traj.y)
+        env = Environment(trajectory="NoGuard", filename=%r, n_workers=2, progress=False)
+        traj = env.trajectory
+        traj.f_add_parameter("x", 1.0); traj.f_add_parameter("y", 1.0)
+        traj.f_explore(cartesian_product({"x": [1.0, 2.0], "y": [3.0, 4.0]}))
+        env.run(multiply)
+        print(env.dataset.z.values.sum())
+        """ % str(tmp_path / "ng.h5")))
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300, env={**os.environ})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("21.0")
