@@ -290,6 +290,7 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "victim":
         p = parser(["victim"])
         a_ = p.parse_args()
-        _traj_run(resumable, a_.n, a_.file, {})
+        # small batches, so that the crash loses little beyond the stalled points
+        _traj_run(resumable, a_.n, a_.file, {}, batch_size=100)
     else:
         main()

@@ -12,11 +12,11 @@ import sys
 
 sys.path.insert(0, os.path.abspath(".."))
 
-import pypetx  # noqa: E402
+import pypetx
 
 project = "pypetx"
 author = "the pypetx developers"
-copyright = "the pypetx developers"  # noqa: A001 - Sphinx's name
+copyright = "the pypetx developers"
 release = pypetx.__version__
 version = ".".join(release.split(".")[:2])
 

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "resume": "pypetx.commands.resume:resume",
     "run": "pypetx.commands.run:run",
     "show": "pypetx.commands.show:show",
+    "submit": "pypetx.commands.submit:submit",
 }
 
 

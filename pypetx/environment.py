@@ -62,8 +62,9 @@ class Environment:
     on_error : {"raise", "continue"}
         After all runs: raise :class:`~pypetx.errors.SweepFailed` when some failed, or
         just log the summary.
-    resume : bool
-        Continue a sweep stored in ``filename``: only runs without a completed result run
+    resume : bool, optional
+        Default ``pypetx.resume`` from ``dask.config`` (False; ``DASK_PYPETX__RESUME=true``
+        in a job script). Continue a sweep stored in ``filename``: only runs without a completed result run
         (failed runs only with :meth:`rerun_failed`). A trajectory whose non-explored
         parameters or function differ from the stored one is refused unless ``force``.
     overwrite_file : bool
@@ -91,6 +92,13 @@ class Environment:
     store_function : bool
         Also store a cloudpickle copy of the function, so ``pypetx resume`` works for
         functions that are not importable (loading it needs ``allow_pickle=True``).
+    n_jobs : int, optional
+        Worker jobs of a ``"slurm"``/``"pbs"``/``"sge"`` cluster (default
+        ``pypetx.jobqueue.n_jobs``); jobs that die are resubmitted. See docs/hpc.md.
+    adapt : (int, int), optional
+        Instead of ``n_jobs``: scale between ``min`` and ``max`` jobs with the work queued.
+    scheduler : str, optional
+        Address or scheduler-file of a running Dask scheduler to use.
     **pypet_options
         pypet's options that have no meaning on Dask are accepted with a warning.
     """
@@ -99,7 +107,7 @@ class Environment:
                  comment: str = "", *, cluster: Any = None, client: Any = None,
                  executor: Any = None, n_workers: int | None = None,
                  batch_size: int | str = "auto", progress: bool | str = "auto",
-                 on_error: str = "raise", resume: bool = False, overwrite_file: bool = False,
+                 on_error: str = "raise", resume: bool | None = None, overwrite_file: bool = False,
                  storage: str = "auto", record_packages: Sequence[str] = (),
                  git_repository: str | None = None, complevel: int = 4,
                  retries: int | None = None, cluster_options: dict | None = None,
@@ -107,6 +115,8 @@ class Environment:
                  git_fail_if_dirty: bool = False, git_commit: bool | str = False,
                  sumatra_project: str | None = None, sumatra_label: str | None = None,
                  sumatra_reason: str | None = None,
+                 n_jobs: int | None = None, adapt: tuple[int, int] | None = None,
+                 scheduler: str | None = None,
                  **pypet_options: Any) -> None:
         if isinstance(trajectory, Trajectory):
             self.trajectory = trajectory
@@ -135,6 +145,18 @@ class Environment:
         self._cluster_options = dict(cluster_options or {})
         if n_workers is not None:
             self._cluster_options.setdefault("n_workers", n_workers)
+        # -- HPC (docs/hpc.md): jobqueue scaling, a running scheduler, resume from config
+        # (``pypetx submit`` sets DASK_PYPETX__RESUME=true so re-submitted jobs continue).
+        if n_jobs is not None:
+            self._cluster_options["n_jobs"] = n_jobs
+        if adapt is not None:
+            self._cluster_options["adapt"] = adapt
+        self._scheduler = scheduler
+        if resume is None:
+            from pypetx import config
+
+            resume = bool(config.get("resume", False))
+        # -- end HPC
         self.batch_size = batch_size
         self.progress = progress
         self.on_error = on_error
@@ -317,7 +339,8 @@ class Environment:
                         log.warning("%s: run %d failed: %s", traj.name, i, err)
 
             backend = resolve_backend(cluster=self._cluster, client=self._client,
-                                      executor=self._executor, **self._cluster_options)
+                                      executor=self._executor, scheduler=self._scheduler,
+                                      **self._cluster_options)
             with backend:
                 payload = _pack_without_dataset(traj, spec, pack_spec)
                 self.summary = run_batches(

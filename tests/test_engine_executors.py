@@ -204,9 +204,12 @@ def test_jobqueue_names_need_dask_jobqueue(monkeypatch):
         resolve_backend(cluster="slurm")
 
 
-def test_jobqueue_cluster_is_created_lazily():
+def test_jobqueue_cluster_is_created_lazily(monkeypatch):
     pytest.importorskip("dask_jobqueue")
-    be = resolve_backend(cluster="pbs", cores=1, memory="1GB")
+    from pypetx.engine import jobqueue
+
+    monkeypatch.setattr(jobqueue.shutil, "which", lambda cmd: f"/usr/bin/{cmd}")  # no PBS needed
+    be = resolve_backend(cluster="pbs", cores=1, memory="1GB", security=False)
     assert isinstance(be, DistributedBackend) and be._client is None
     be.close()
 

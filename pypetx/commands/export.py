@@ -17,7 +17,6 @@ from typing import Any
 import click
 
 from pypetx.commands._common import (
-    STATUS,
     check_variable,
     explored_dims,
     group_option,

@@ -8,7 +8,12 @@ from typing import Any
 import click
 import numpy as np
 
-from pypetx.commands._common import explored_dims, group_option, open_cube, trajectory_names
+from pypetx.commands._common import (
+    explored_dims,
+    group_option,
+    open_cube,
+    trajectory_names,
+)
 
 __all__ = ["failed", "failed_runs"]
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from pypetx import config as _config  # noqa: F401  (loads the pypetx.* dask.config defaults)
 from pypetx.engine.batching import BatchingOptions, BatchPlanner, auto_batch_size
+from pypetx.engine.clusters import DistributedBackend
 from pypetx.engine.executors import (
     CLUSTER_NAMES,
     Backend,
-    DistributedBackend,
+    ClusterError,
     ExecutorBackend,
+    SchedulerLost,
     SynchronousBackend,
     resolve_backend,
 )
@@ -23,9 +25,11 @@ __all__ = [
     "Backend",
     "BatchPlanner",
     "BatchingOptions",
+    "ClusterError",
     "DistributedBackend",
     "ExecutorBackend",
     "RunSummary",
+    "SchedulerLost",
     "SweepInterrupted",
     "SynchronousBackend",
     "auto_batch_size",

@@ -3,8 +3,10 @@
 The runner only needs to submit a callable, wait for any of its tasks, fetch a result and
 cancel; each backend maps those verbs onto its own machinery:
 
-- :class:`DistributedBackend` -- a ``distributed.Client`` (the user's, or one on an
-  embedded ``LocalCluster``, a dask-jobqueue cluster, any Dask cluster object);
+- :class:`~pypetx.engine.clusters.DistributedBackend` -- a ``distributed.Client`` (the
+  user's, or one on an embedded ``LocalCluster``, a dask-jobqueue cluster, any Dask
+  cluster object); it lives in :mod:`pypetx.engine.clusters` with the clusters pypetx
+  starts itself;
 - :class:`ExecutorBackend` -- any ``concurrent.futures``-style executor (``submit``);
 - :class:`SynchronousBackend` -- in the calling process, in order, for debugging.
 
@@ -17,29 +19,58 @@ from __future__ import annotations
 import concurrent.futures as cf
 import itertools
 import logging
-import os
-import queue
 import time
-import uuid
 from collections.abc import Callable, Collection, Iterable
 from typing import Any, Protocol, Self, runtime_checkable
 
-import dask.config
 from dask.system import CPU_COUNT
-from distributed.diagnostics.plugin import WorkerPlugin
 
 from pypetx import config
+from pypetx.errors import PypetxError
 
 __all__ = [
     "CLUSTER_NAMES",
     "Backend",
+    "ClusterError",
     "DistributedBackend",
     "ExecutorBackend",
+    "SchedulerLost",
     "SynchronousBackend",
     "resolve_backend",
 ]
 
 logger = logging.getLogger(__name__)
+
+
+class ClusterError(PypetxError, RuntimeError):
+    """The cluster cannot run the sweep: jobs rejected, workers never arrived, ...
+
+    Raised instead of recording the runs as failed: nothing is wrong with the runs, and
+    everything already stored stays stored (resume once the cause is fixed).
+    """
+
+
+class SchedulerLost(ClusterError, ConnectionError):
+    """The driver lost its Dask scheduler in the middle of a sweep.
+
+    Parameters
+    ----------
+    address : str
+        The scheduler's address.
+    reason : str
+        What the client reported.
+    """
+
+    def __init__(self, address: str, reason: str = "", detail: str = "") -> None:
+        self.address, self.reason, self.detail = address, reason, detail
+        text = f"lost the Dask scheduler at {address}"
+        if reason:
+            text += f" ({reason})"
+        super().__init__(text + (f"; {detail}" if detail else ""))
+
+    def with_detail(self, detail: str) -> SchedulerLost:
+        """The same error with what the sweep kept and how to resume appended."""
+        return SchedulerLost(self.address, self.reason, detail)
 
 
 @runtime_checkable
@@ -253,265 +284,18 @@ class ExecutorBackend(_BackendBase):
             self._shutdown = False
 
 
-# --------------------------------------------------------------------------- distributed
-class _IgnoreSigint(WorkerPlugin):
-    """Worker plugin: worker processes ignore SIGINT.
-
-    Ctrl-C in a terminal reaches the whole process group, workers included; killing them
-    would throw away the tasks the driver is waiting for during its interrupt grace
-    period. The driver decides when workers stop (it closes the cluster).
-    """
-
-    idempotent = True
-
-    def setup(self, worker: Any) -> None:
-        import signal
-        import threading
-
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    def teardown(self, worker: Any) -> None:
-        pass
-
-
-class DistributedBackend(_BackendBase):
-    """Run tasks through a ``distributed.Client``.
-
-    Build it with one of the constructors rather than ``__init__``'s arguments:
-    ``DistributedBackend(client)`` (the user's client, never closed here),
-    :meth:`from_cluster` (any Dask cluster object, e.g. dask-jobqueue's),
-    :meth:`from_address`, or :meth:`local` (an embedded ``LocalCluster``).
-
-    Parameters
-    ----------
-    client : distributed.Client, optional
-        A running client owned by the caller.
-    factory : callable, optional
-        Called on first use; returns ``(client, cluster_or_None, cleanup_or_None)`` that
-        this backend owns and closes.
-    """
-
-    name = "distributed"
-
-    def __init__(
-        self, client: Any = None, *, factory: Callable[[], tuple] | None = None
-    ):
-        if (client is None) == (factory is None):
-            raise TypeError(
-                "DistributedBackend needs exactly one of client= or factory="
-            )
-        self._client = client
-        self._factory = factory
-        self._cluster: Any = None
-        self._cleanup: Callable[[], None] | None = None
-        self._owned = factory is not None
-        self._nthreads_cache: tuple[float, int] = (-1.0, 1)
-        self._finished: queue.SimpleQueue = queue.SimpleQueue()
-
-    # constructors --------------------------------------------------------------------
-    @classmethod
-    def from_cluster(cls, cluster: Any, *, owned: bool = False) -> DistributedBackend:
-        """Connect to a Dask cluster object; close it at the end only if ``owned``."""
-
-        def factory():
-            from distributed import Client
-
-            client = Client(cluster, set_as_default=False)
-            return client, (cluster if owned else None), None
-
-        return cls(factory=factory)
-
-    @classmethod
-    def from_address(cls, scheduler: str) -> DistributedBackend:
-        """Connect to a running scheduler by address or scheduler-file path."""
-
-        def factory():
-            from distributed import Client
-
-            if os.path.exists(scheduler):
-                client = Client(scheduler_file=scheduler, set_as_default=False)
-            else:
-                client = Client(scheduler, set_as_default=False)
-            return client, None, None
-
-        return cls(factory=factory)
-
-    @classmethod
-    def local(cls, **options: Any) -> DistributedBackend:
-        """An embedded ``LocalCluster``, started on first use and closed at the end.
-
-        Parameters
-        ----------
-        **options
-            Override ``pypetx.local`` settings (``n_workers``, ``threads_per_worker``,
-            ``processes``, ``dashboard_address``, ``host``, ``multiprocessing_method``,
-            ``memory_limit``); other keywords go to ``LocalCluster``.
-        """
-        settings = dict(config.get("local"))
-        settings.update(options)
-        return cls(factory=lambda: _start_local_cluster(settings))
-
-    # backend verbs ---------------------------------------------------------------------
-    @property
-    def client(self) -> Any:
-        """The ``distributed.Client`` (starting the embedded cluster if needed)."""
-        if self._client is None:
-            if self._factory is None:
-                raise RuntimeError("this backend is closed")
-            self._client, self._cluster, self._cleanup = self._factory()
-            self._factory = None
-        return self._client
-
-    def submit(self, fn, *args, retries=0, name=None):
-        key = f"{name or 'pypetx-task'}-{uuid.uuid4().hex}"
-        future = self.client.submit(
-            fn, *args, retries=retries or None, pure=False, key=key
-        )
-        # distributed.wait() needs a *default* client, which the embedded one must not be;
-        # a done-callback waking a queue needs no client and no polling round trips.
-        future.add_done_callback(self._finished.put)
-        return future
-
-    def wait_any(self, handles, timeout=None):
-        handles = set(handles)
-        done = {h for h in handles if h.done()}
-        if not done and handles:
-            try:
-                self._finished.get(timeout=timeout)
-            except queue.Empty:
-                pass
-            done = {h for h in handles if h.done()}
-        while True:  # the states were read from the futures: the wake-ups are spent
-            try:
-                self._finished.get_nowait()
-            except queue.Empty:
-                break
-        return done, handles - done
-
-    def result(self, handle):
-        try:
-            return handle.result()
-        finally:
-            handle.release()  # drop the worker's copy now that the driver has it
-
-    def cancel(self, handles) -> None:
-        handles = list(handles)
-        if handles and self._client is not None:
-            self._client.cancel(handles)
-
-    @property
-    def n_workers(self) -> int:
-        # One scheduler round trip; adaptive clusters grow and shrink, so refresh it, but
-        # at most once a second.
-        stamp, n = self._nthreads_cache
-        now = time.monotonic()
-        if now - stamp > 1.0:
-            n = max(sum(self.client.nthreads().values()), 1)
-            self._nthreads_cache = (now, n)
-        return n
-
-    def share(self, obj: Any) -> Any:
-        from distributed import Future
-
-        if isinstance(obj, Future):
-            return obj  # already shared (callers may share before run_batches does)
-        # A task rather than client.scatter: scattered data is lost for good when the
-        # workers holding it die (one crashing run on a one-worker cluster would then
-        # fail every later task with "lost dependencies"), while the scheduler can rerun
-        # this task. Each worker still fetches the object once, from a peer, not per task.
-        return self.client.submit(
-            _shared_value, obj, pure=False, key=f"pypetx-shared-{uuid.uuid4().hex}"
-        )
-
-    @property
-    def dashboard_link(self) -> str | None:
-        try:
-            return self.client.dashboard_link
-        except Exception:  # noqa: BLE001 - no dashboard (bokeh missing, disabled): not an error
-            return None
-
-    def close(self) -> None:
-        client, cluster, cleanup = self._client, self._cluster, self._cleanup
-        self._factory = None
-        self._cluster = self._cleanup = None
-        if not self._owned:
-            return  # the user's client: theirs to close
-        self._client = None
-        try:
-            if client is not None:
-                client.close()
-            if cluster is not None:
-                cluster.close()
-        finally:
-            if cleanup is not None:
-                cleanup()
-
-
-def _shared_value(obj: Any) -> Any:
-    """The task holding a shared object on the workers (see ``DistributedBackend.share``)."""
-    return obj
-
-
-def _start_local_cluster(
-    settings: dict[str, Any],
-) -> tuple[Any, Any, Callable[[], None]]:
-    """Start the embedded LocalCluster described by ``settings`` (``pypetx.local``)."""
-    from distributed import Client, LocalCluster
-
-    settings = dict(settings)
-    method = settings.pop("multiprocessing_method", None) or "spawn"
-    threads = int(settings.pop("threads_per_worker", None) or 1)
-    processes = bool(settings.pop("processes", True))
-    n_workers = settings.pop("n_workers", None)
-    if n_workers is None:
-        n_workers = max(CPU_COUNT // threads, 1) if processes else 1
-    # Nannies read the start method whenever they (re)start a worker, not only now: keep it
-    # set for the cluster's lifetime, so a worker restarted after a crash still forks.
-    mp_config = dask.config.set({"distributed.worker.multiprocessing-method": method})
-    mp_config.__enter__()
-    restore = lambda: mp_config.__exit__(None, None, None)
-    try:
-        cluster = LocalCluster(
-            n_workers=int(n_workers),
-            threads_per_worker=threads,
-            processes=processes,
-            **settings,
-        )
-        client = Client(cluster, set_as_default=False)
-        if processes:
-            client.register_plugin(_IgnoreSigint(), name="pypetx-ignore-sigint")
-    except BaseException:
-        restore()
-        raise
-    logger.info(
-        "pypetx: local Dask cluster with %d workers (%s); dashboard: %s",
-        n_workers,
-        method,
-        getattr(client, "dashboard_link", None),
-    )
-    return client, cluster, restore
-
-
 # ------------------------------------------------------------------------------ resolve
-def _jobqueue(class_name: str) -> Callable[..., Backend]:
+def _local(**options: Any) -> Backend:
+    from pypetx.engine.clusters import DistributedBackend
+
+    return DistributedBackend.local(**options)
+
+
+def _jobqueue(kind: str) -> Callable[..., Backend]:
     def make(**options: Any) -> Backend:
-        try:
-            import dask_jobqueue
-        except ImportError:
-            raise ImportError(
-                f"cluster={class_name.removesuffix('Cluster').lower()!r} needs dask-jobqueue: "
-                "pip install 'pypetx[hpc]'"
-            ) from None
-        cls = getattr(dask_jobqueue, class_name)
+        from pypetx.engine.clusters import jobqueue_backend
 
-        def factory():
-            from distributed import Client
-
-            cluster = cls(**options)  # started on first use, like the local cluster
-            return Client(cluster, set_as_default=False), cluster, None
-
-        return DistributedBackend(factory=factory)
+        return jobqueue_backend(kind, **options)
 
     return make
 
@@ -525,11 +309,11 @@ def _synchronous(**options: Any) -> Backend:
 
 
 _NAMED: dict[str, Callable[..., Backend]] = {
-    "local": DistributedBackend.local,
+    "local": _local,
     "synchronous": _synchronous,
-    "slurm": _jobqueue("SLURMCluster"),
-    "pbs": _jobqueue("PBSCluster"),
-    "sge": _jobqueue("SGECluster"),
+    "slurm": _jobqueue("slurm"),
+    "pbs": _jobqueue("pbs"),
+    "sge": _jobqueue("sge"),
 }
 CLUSTER_NAMES: tuple[str, ...] = tuple(_NAMED)
 
@@ -585,6 +369,8 @@ def resolve_backend(
             f"cluster options {sorted(cluster_options)} only apply when pypetx creates the "
             "cluster from a name (cluster='local', 'slurm', ...)"
         )
+    from pypetx.engine.clusters import DistributedBackend
+
     value = next(iter(given.values()), None)
     if isinstance(value, Backend):
         return value
@@ -638,3 +424,13 @@ def _default_client() -> Any:
     except (ImportError, ValueError):
         return None
     return client if client.status == "running" else None
+
+
+def __getattr__(name: str) -> Any:
+    # ``from pypetx.engine.executors import DistributedBackend`` predates the split into
+    # clusters.py; importing it lazily keeps that working without an import cycle.
+    if name == "DistributedBackend":
+        from pypetx.engine.clusters import DistributedBackend
+
+        return DistributedBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,7 +23,7 @@ import numpy as np
 
 from pypetx import config
 from pypetx.engine.batching import BatchingOptions, BatchPlanner, as_pending
-from pypetx.engine.executors import Backend
+from pypetx.engine.executors import Backend, SchedulerLost
 from pypetx.engine.progress import Progress, progress_enabled
 from pypetx.store.batch import BatchResult
 
@@ -171,6 +171,8 @@ def run_batches(
         indices = in_flight.pop(handle)
         try:
             value = backend.result(handle)
+        except SchedulerLost:
+            raise  # the cluster is gone, not these runs: they stay to do, not failed
         except Exception as exc:  # noqa: BLE001 - the task itself failed: its runs fail, the sweep goes on
             batch = failed_batch(indices, exc)
             summary.n_task_errors += 1
@@ -239,6 +241,12 @@ def run_batches(
                     raise SweepInterrupted(
                         _interrupt_message(summary, resume_hint), summary
                     ) from None
+                except SchedulerLost as exc:
+                    hint = resume_hint or "run the sweep again with resume"
+                    raise exc.with_detail(
+                        f"{summary.n_received} of {summary.n_runs} runs of this sweep were "
+                        f"stored before; {summary.n_not_run} did not finish; {hint}"
+                    ) from exc
         finally:
             if in_flight:
                 backend.cancel(list(in_flight))

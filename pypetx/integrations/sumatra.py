@@ -52,18 +52,6 @@ def sumatra_parameters(traj: Any) -> dict[str, Any]:
     return out
 
 
-def _nested(flat: dict[str, Any]) -> dict[str, Any]:
-    # Sumatra's parameter sets are nested dicts; dots would be read as nesting anyway.
-    root: dict[str, Any] = {}
-    for key, value in flat.items():
-        node = root
-        *groups, last = key.split(".")
-        for g in groups:
-            node = node.setdefault(g, {})
-        node[last] = value
-    return root
-
-
 class SumatraRecorder:
     """Creates and updates the Sumatra record of one environment.
 
@@ -99,7 +87,8 @@ class SumatraRecorder:
 
         self._project = load_project(self.project_path)
         main_file = _tracked_main(self._project)
-        params = SimpleParameterSet(_nested(sumatra_parameters(traj)))
+        # flat dotted names: SimpleParameterSet has no nesting
+        params = SimpleParameterSet(sumatra_parameters(traj))
         self.record = self._project.new_record(
             parameters=params,
             main_file=main_file,

@@ -107,7 +107,7 @@ class JournaledStore:
         self._attrs: dict[str, Any] = {}
         self._stored: xr.Dataset | None = None
         self._stored_stale = False  # finalize wrote a new cube: reopen it when next needed
-        self._exploration_json: dict[str, Any] | None = None
+        self._exploration_text: str | None = None  # json.dumps(exploration_json(...))
         self._completed = np.zeros(0, bool)
         self._failed = np.zeros(0, bool)
         self._lock: DriverLock | None = None
@@ -173,7 +173,8 @@ class JournaledStore:
                 "to continue it, or choose another trajectory name"
             )
         self.journal = Journal(self.journal_dir)
-        new = self._exploration_json = exploration_json(exploration)
+        new = exploration_json(exploration)
+        self._exploration_text = json.dumps(new)
         old = self.journal.read_json("exploration.json")
         if old is None and self._stored is not None:
             old = json.loads(self._stored.attrs["pypetx_exploration"])
@@ -182,7 +183,7 @@ class JournaledStore:
             if problem:
                 raise StorageError(f"cannot resume {self.where}: the exploration is not the "
                                    f"stored one nor an expansion of it: {problem}")
-        self.journal.write_json("exploration.json", new)
+        self.journal.write_json("exploration.json", new, text=self._exploration_text)
         self._status_from_sources()
 
     def _release_stored(self) -> None:
@@ -273,8 +274,8 @@ class JournaledStore:
         cattrs.update(
             pypetx_format_version=FORMAT_VERSION,
             pypetx_trajectory=self.name,
-            pypetx_exploration=json.dumps(self._exploration_json
-                                          or exploration_json(self.exploration)),
+            pypetx_exploration=(self._exploration_text
+                                or json.dumps(exploration_json(self.exploration))),
         )
         ds = cube.dataset(cattrs, eager=eager, fixed_results=fixed_results)
         self._chunks = cube.chunks

@@ -72,19 +72,37 @@ def _dask_array(name: str, blocks: dict[tuple[int, ...], tuple], chunks, dtype) 
 
 def _fixed_block(name: str, status: bool, shape: tuple[int, ...], dtype: np.dtype, fill: Any,
                  parts: list[tuple[Source, np.ndarray, np.ndarray]]) -> np.ndarray:
-    out = np.full(shape, fill, dtype=dtype)
-    if dtype == object:
-        out = out.astype(dtype)  # keep the vlen-str marker on the block
+    nd = len(parts[0][2][0]) if parts else 0
+    grid = shape[:nd]
+    if dtype == object or not parts:
+        out = np.full(shape, fill, dtype=dtype)
+        if dtype == object:
+            out = out.astype(dtype)  # keep the vlen-str marker on the block
+        filled = None
+    else:  # big blocks: fill only the cells no run writes
+        out = np.empty(shape, dtype=dtype)
+        filled = np.zeros(grid, bool)
     for src, rows, local in parts:
         if status:
-            out[tuple(local.T)] = src.status(name, rows)
-            continue
-        info = src.infos.get(name)
-        if info is None or info.mode == EMPTY:
-            continue
-        keep = src.present(name, rows)
-        if keep.any():
-            out[tuple(local[keep].T)] = src.fixed(name, rows[keep])
+            at = tuple(local.T)
+            out[at] = src.status(name, rows)
+        else:
+            info = src.infos.get(name)
+            if info is None or info.mode == EMPTY:
+                continue
+            keep = src.present(name, rows)
+            if not keep.any():
+                continue
+            if keep.all():
+                at = tuple(local.T)
+                out[at] = src.fixed(name, rows)
+            else:
+                at = tuple(local[keep].T)
+                out[at] = src.fixed(name, rows[keep])
+        if filled is not None:
+            filled[at] = True
+    if filled is not None and not filled.all():
+        out[~filled] = fill
     return out
 
 

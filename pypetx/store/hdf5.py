@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import h5py
+import numpy as np
 import xarray as xr
 
 from pypetx.store.base import JournaledStore
@@ -128,6 +129,13 @@ class HDF5Store(JournaledStore):
             # lazy (large) cubes: in this process, not a distributed client (the journal is
             # on the driver's disk); synchronous: HDF5 writes are serialised anyway and one
             # block at a time bounds memory
+            # numpy-backed (eager) variables go through dask too, as one block each: then
+            # h5netcdf creates every variable before writing data, and a full disk raises
+            # an error instead of crashing HDF5 (it segfaults deleting a half-made variable)
+            cube = cube.copy()
+            for name, var in list(cube.data_vars.items()):
+                if isinstance(var.data, np.ndarray):
+                    cube[name] = var.chunk({d: -1 for d in var.dims})
             with dask.config.set(scheduler="synchronous"):
                 cube.to_netcdf(tmp, engine="h5netcdf", group=self.name, mode="a",
                                encoding=encoding)

@@ -260,8 +260,8 @@ class JournalEntry:
                 return self._fast.read(names)
         except (ValueError, KeyError, struct.error):
             pass
-            npz = self._npz
-            return {k: npz[k] for k in (npz.files if names is None else names)}
+        npz = self._npz
+        return {k: npz[k] for k in (npz.files if names is None else names)}
 
     @cached_property
     def _head(self) -> dict[str, np.ndarray]:
@@ -322,6 +322,7 @@ class JournalEntry:
     def close(self) -> None:
         """Close the file and drop preloaded arrays (they are read again when needed)."""
         self.__dict__.pop("_cache", None)
+        self.__dict__.pop("_fast", None)
         if "_npz" in self.__dict__:
             self.__dict__.pop("_npz").close()
 
@@ -385,9 +386,12 @@ class Journal:
         self._next += 1
         return JournalEntry(path, self._next - 1)
 
-    def write_json(self, name: str, data: Any) -> None:
-        """Durably write a small JSON side file (e.g. the exploration the journal belongs to)."""
-        payload = json.dumps(data).encode()
+    def write_json(self, name: str, data: Any, *, text: str | None = None) -> None:
+        """Durably write a JSON side file (e.g. the exploration the journal belongs to).
+
+        ``text``: ``data`` already serialised (``json.dumps(data)``).
+        """
+        payload = (json.dumps(data) if text is None else text).encode()
         write_atomic(self.directory / name, lambda f: f.write(payload))
 
     def read_json(self, name: str) -> Any | None:

@@ -142,7 +142,10 @@ class JournalSource(Source):
             lo, hi = pos.min(axis=0), pos.max(axis=0) + 1
             box = np.asarray(arr[tuple(slice(a, b) for a, b in zip(lo, hi))])
             return box[tuple((pos - lo).T)]
-        return self.entry.array(name, "v")[rows]
+        values = self.entry.array(name, "v")
+        if len(rows) == len(values) and (rows == np.arange(len(rows))).all():
+            return values  # the whole batch: no copy
+        return values[rows]
 
     def stored_counts(self, name: str, rows: np.ndarray) -> np.ndarray:
         return self.entry.array(name, "n")[rows] * self.present(name, rows)

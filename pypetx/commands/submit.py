@@ -1,0 +1,149 @@
+"""``pypetx submit``: run a sweep script as a batch job (the driver inside an allocation).
+
+The driver job script runs the user's script with ``DASK_PYPETX__RESUME=true`` (so
+``Environment`` resumes: a re-submitted job continues where the last one stopped) and
+``DASK_PYPETX__CLUSTER=<kind>`` (so the workers are jobs of the same batch system). On
+SLURM the driver gets SIGINT shortly before its walltime: it stops cleanly, keeps what
+finished, and the next submission resumes.
+
+The job header comes from dask-jobqueue's own Job class for the batch system, so the
+site's settings (``~/.config/dask/jobqueue.yaml``: account, queue, prologue) apply to the
+driver as they do to the workers.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["driver_script", "submit"]
+
+
+def driver_script(script: Path, kind: str, *, args: tuple[str, ...] = (),
+                  walltime: str | None = None, queue: str | None = None,
+                  account: str | None = None, memory: str = "2GB", cores: int = 1,
+                  job_name: str | None = None, output: str | None = None,
+                  python: str | None = None, workdir: str | None = None) -> str:
+    """The text of the driver job script for ``script`` on batch system ``kind``.
+
+    Parameters
+    ----------
+    script : Path
+        The user's sweep script (it creates an ``Environment`` and calls ``run``).
+    kind : {"slurm", "pbs", "sge"}
+    args : tuple of str
+        Arguments for the script.
+    walltime, queue, account, memory, cores
+        Resources of the driver job (the workers' come from the jobqueue settings).
+    """
+    import dask.config
+
+    from pypetx.engine.jobqueue import cluster_class, parse_walltime
+
+    job_cls = cluster_class(kind).job_cls
+    name = job_name or f"pypetx-{script.stem}"
+    options: dict[str, Any] = {"cores": cores, "memory": memory, "processes": 1,
+                               "name": name, "job_name": name}
+    for key, value in (("walltime", walltime), ("queue", queue), ("account", account)):
+        if value is not None:
+            options[key] = value
+    job = job_cls("tcp://unused:0", **options)
+    # dask-jobqueue's header already names the job and its resources; what pypetx adds:
+    lines = [job.shebang, job.job_header.rstrip()]
+    out = output or (f"{name}-%j.out" if kind == "slurm" else None)
+    if kind == "slurm":
+        lines.append(f"#SBATCH -o {out}")
+        seconds = parse_walltime(walltime or dask.config.get(f"jobqueue.{kind}.walltime"))
+        if seconds:
+            grace = int(min(120, 0.1 * seconds))
+            # SIGINT to the driver before the walltime: it stores what finished and stops
+            lines.append(f"#SBATCH --signal=B:INT@{grace}")
+    elif out:
+        lines.append(f"#PBS -o {out}" if kind == "pbs" else f"#$ -o {out}")
+    command = " ".join(shlex.quote(a) for a in
+                       [python or sys.executable, str(script.resolve()), *args])
+    lines += [
+        "",
+        f"# pypetx submit: the driver of {script.name}. Submit this file again to continue",
+        "# a sweep that stopped (walltime, preemption): completed runs are kept.",
+        "export DASK_PYPETX__RESUME=true",
+        f"export DASK_PYPETX__CLUSTER={kind}",
+        f"cd {shlex.quote(workdir or os.getcwd())}",
+        f"exec {command}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def worker_script(kind: str) -> str:
+    """The worker job script the driver's cluster would submit (from dask.config)."""
+    from pypetx.engine import jobqueue
+
+    try:
+        return jobqueue.plan(kind, check_submit=False).job_script()
+    except ValueError as exc:  # dask-jobqueue: cores/memory not configured
+        return (f"# (not shown: {str(exc).splitlines()[0]} -- set them in "
+                f"~/.config/dask/jobqueue.yaml ({kind}: cores, memory) or in the script's "
+                f"cluster_options)")
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("script", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.option("--cluster", "kind", type=click.Choice(["slurm", "pbs", "sge"]),
+              default="slurm", show_default=True, help="Batch system.")
+@click.option("--dry-run", is_flag=True, help="Print the driver and worker job scripts; "
+              "write the driver script but do not submit it.")
+@click.option("--time", "walltime", help="Walltime of the driver job, e.g. 12:00:00.")
+@click.option("--partition", "--queue", "queue", help="Partition (SLURM) or queue.")
+@click.option("--account", help="Account to charge.")
+@click.option("--mem", "memory", default="2GB", show_default=True,
+              help="Memory of the driver job.")
+@click.option("--job-name", help="Name of the driver job (default pypetx-<script>).")
+@click.option("--output", help="Output file of the driver job.")
+@click.option("--script-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the driver job script (default <script>.<cluster>.sh).")
+def submit(script: Path, args: tuple[str, ...], kind: str, dry_run: bool,
+           walltime: str | None, queue: str | None, account: str | None, memory: str,
+           job_name: str | None, output: str | None, script_file: Path | None) -> None:
+    """Run SCRIPT as a batch job; its sweep resumes when the job is submitted again.
+
+    The driver job runs SCRIPT (with ARGS) with resume enabled and cluster=<--cluster>;
+    the workers are jobs of their own, configured in ~/.config/dask/jobqueue.yaml or by
+    the script's cluster_options. Examples:
+
+        pypetx submit sweep.py --time 12:00:00 --partition short --dry-run
+
+        pypetx submit sweep.py --time 12:00:00      # later, again, to continue
+    """
+    from pypetx.engine.jobqueue import cluster_class
+
+    text = driver_script(script, kind, args=args, walltime=walltime, queue=queue,
+                         account=account, memory=memory, job_name=job_name, output=output)
+    target = script_file or script.with_name(f"{script.stem}.{kind}.sh")
+    target.write_text(text, encoding="utf-8")
+    if dry_run:
+        click.echo(f"# ---- driver job script ({target}) ----")
+        click.echo(text)
+        click.echo("# ---- worker job script (one per worker job; address filled in at run time) ----")
+        click.echo(worker_script(kind))
+        return
+    command = shlex.split(cluster_class(kind).job_cls.submit_command)
+    try:
+        res = subprocess.run([*command, str(target)], capture_output=True, text=True,
+                             timeout=120)
+    except FileNotFoundError:
+        raise click.ClickException(
+            f"{command[0]!r} is not on PATH here: submit from a login node of the cluster "
+            f"(the driver script is written to {target})") from None
+    if res.returncode != 0:
+        raise click.ClickException(f"{command[0]} rejected the driver job: "
+                                   f"{(res.stderr or res.stdout).strip()}")
+    click.echo(res.stdout.strip())
+    click.echo(f"driver job script: {target}; submit it again to continue a stopped sweep")

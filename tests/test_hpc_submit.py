@@ -1,0 +1,82 @@
+"""``pypetx submit``: driver job scripts, and a driver job run to completion on SLURM."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import dask
+import pytest
+from click.testing import CliRunner
+
+from pypetx.cli import cli
+
+from test_hpc_common import TESTS, squeue, wait_for
+
+SWEEP = textwrap.dedent("""
+    import sys
+    from pypetx import Environment, cartesian_product
+
+    def multiply(traj):
+        traj.f_add_result("z", traj.x * traj.y)
+
+    env = Environment("sweep", filename=sys.argv[1], progress=False, n_jobs=1,
+                      cluster_options=dict(cores=1, memory="1GB", processes=1,
+                                           walltime="00:05:00", interface="lo",
+                                           scheduler_options={"dashboard_address":
+                                                              "127.0.0.1:0"}))
+    env.traj.f_add_parameter("x", 1)
+    env.traj.f_add_parameter("y", 1)
+    env.traj.f_explore(cartesian_product({"x": list(range(10)), "y": list(range(5))}))
+    env.run(multiply)
+    s = env.summary
+    print(f"RESULT ran={s.n_runs} completed={int(env.dataset.completed.sum())} "
+          f"resume={env.resume}")
+""")
+
+
+def test_dry_run_prints_driver_and_worker_scripts(tmp_path):
+    pytest.importorskip("dask_jobqueue")
+    script = tmp_path / "sweep.py"
+    script.write_text(SWEEP)
+    # the site's jobqueue.yaml, as a test can set it
+    with dask.config.set({"jobqueue.slurm.cores": 1, "jobqueue.slurm.memory": "1GB"}):
+        res = CliRunner().invoke(cli, ["submit", str(script), "out.h5", "--dry-run",
+                                       "--time", "01:00:00", "--partition", "short"])
+    assert res.exit_code == 0, res.output
+    driver = (tmp_path / "sweep.slurm.sh").read_text()
+    assert driver in res.output
+    for line in ("#!/usr/bin/env bash", "#SBATCH -J pypetx-sweep", "#SBATCH -p short",
+                 "#SBATCH -t 01:00:00", "#SBATCH --signal=B:INT@120",
+                 "export DASK_PYPETX__RESUME=true", "export DASK_PYPETX__CLUSTER=slurm"):
+        assert line in driver.splitlines(), line
+    assert driver.rstrip().endswith(f"{script} out.h5")
+    # the worker script: TLS and a lifetime before the (default 30 min) walltime
+    worker = res.output.split("worker job script")[1]
+    assert "#SBATCH -J dask-worker" in worker and "--protocol tls://" in worker
+    assert "--lifetime 1530s --lifetime-stagger 90s" in worker
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_submitted_driver_job_runs_to_completion_and_resubmission_resumes(tmp_path):
+    script = tmp_path / "sweep.py"
+    script.write_text(SWEEP)
+    results = tmp_path / "out.h5"
+    outputs = []
+    for attempt in range(2):
+        out = tmp_path / f"driver-{attempt}.out"
+        res = subprocess.run(
+            [sys.executable, "-m", "pypetx.cli", "submit", str(script), str(results),
+             "--time", "00:05:00", "--mem", "1GB", "--output", str(out)],
+            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert res.returncode == 0, res.stderr
+        job = res.stdout.split()[3]  # "Submitted batch job 42"
+        wait_for(lambda: not any(row[0] == job for row in squeue("%i")), timeout=90,
+                 interval=0.5)
+        outputs.append(out.read_text())
+    assert "RESULT ran=50 completed=50 resume=True" in outputs[0], outputs[0]
+    # the second submission found everything stored: nothing ran again
+    assert "RESULT ran=0 completed=50 resume=True" in outputs[1], outputs[1]
+    assert TESTS  # (the sweep script needs nothing from tests/: it is self-contained)

@@ -1,0 +1,222 @@
+"""Consolidation: eager (numpy) and lazy (dask) assembly agree; stale temp copies go."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import dask
+import numpy as np
+import pytest
+import xarray as xr
+
+from pypetx.explore import Exploration, cartesian_product
+from pypetx.store import open_results, open_store
+from pypetx.store.batch import ResultMeta
+from pypetx.store.cube import Cube
+from pypetx.store.hdf5 import _host, remove_stale_tmp, tmp_path as tmp_copy_path
+from pypetx.store.testing import make_batch
+
+
+def grid(nx=6, ny=5):
+    p = cartesian_product({"parameters.x": list(range(nx)), "parameters.y": [0.5 * j for j in range(ny)]})
+    return Exploration(p, p.axes)
+
+
+def write_mixed(st, e, start=0, stop=None, batch=4):
+    """Fixed float/int/vector results, a ragged and a pickled one, failures, skips."""
+    stop = e.n_runs if stop is None else stop
+    for b0 in range(start, stop, batch):
+        idx = np.arange(b0, min(b0 + batch, stop))
+        failed = [i for i in idx if i % 7 == 3]
+        present = np.array([i not in failed for i in idx])
+        st.write_batch(make_batch(idx, {
+            "z": idx * 0.5,
+            "k": idx.astype(np.int64),
+            "v": idx[:, None] + np.arange(3)[None, :] * 1.0,
+            "spikes": [np.arange(i % 4, dtype=float) for i in idx],
+            "obj": [{"i": int(i)} for i in idx],
+        }, failed=failed, present={"z": present, "k": present & (idx % 5 != 0), "v": present},
+            meta={"z": ResultMeta(units="s", comment="zz")}))
+
+
+def both(st):
+    eager, _ = st.cube(eager=True)
+    lazy, _ = st.cube(eager=False)
+    assert all(not isinstance(v.data, np.ndarray) for n, v in lazy.data_vars.items()
+               if n in ("z", "v", "completed", "spikes"))
+    assert all(isinstance(v.data, np.ndarray) for v in eager.data_vars.values())
+    with dask.config.set(scheduler="synchronous"):
+        computed = lazy.compute()
+    xr.testing.assert_identical(eager, computed)
+    for name in eager.variables:
+        assert eager[name].dtype == computed[name].dtype, name
+        assert eager[name].encoding.get("_FillValue") == lazy[name].encoding.get("_FillValue")
+    return eager
+
+
+@pytest.mark.parametrize("budget", [1, 2000])
+def test_eager_and_lazy_assembly_identical(tmp_path, budget):
+    """From the journal alone, then from file + journal (resume), with small lazy blocks."""
+    e = grid()
+    path = tmp_path / "r.h5"
+    with dask.config.set({"pypetx.store.eager_bytes": budget}):
+        with open_store(path, "t", storage="hdf5") as st:
+            st.open(e, [], {}, resume=False)
+            write_mixed(st, e, stop=17)
+            both(st)
+            st.finalize()
+            write_mixed(st, e, start=12, batch=3)  # overlaps: later batches win
+            ds = both(st)
+            assert int(ds.completed.sum()) == sum(1 for i in range(e.n_runs) if i % 7 != 3)
+
+
+def test_finalize_eager_and_lazy_files_identical(tmp_path):
+    e = grid(9, 7)
+    out = {}
+    for label, budget in [("eager", "256 MiB"), ("lazy", 1)]:
+        path = tmp_path / f"{label}.h5"
+        with dask.config.set({"pypetx.store.eager_bytes": budget}):
+            with open_store(path, "t") as st:
+                st.open(e, [], {}, resume=False)
+                write_mixed(st, e, batch=5)
+                st.finalize()
+        out[label] = open_results(path, "t").load()
+        out[label].attrs.pop("pypetx_exploration")  # identical too, but long
+    xr.testing.assert_identical(out["eager"], out["lazy"])
+    assert out["eager"].k.dtype == np.float64  # int result with missing runs: CF masked
+
+
+def test_lazy_blocks_are_whole_storage_chunks(tmp_path):
+    e = grid(40, 30)
+    st = open_store(tmp_path / "r.h5", "t")
+    st.open(e, [], {}, resume=False)
+    for b0 in range(0, e.n_runs, 8):
+        idx = np.arange(b0, b0 + 8)
+        st.write_batch(make_batch(idx, {"v": np.ones((8, 100))}))
+    sources = st._sources()
+    cube = Cube(e, sources, 8)
+    assert cube.chunks == (1, 8)
+    with dask.config.set({"pypetx.store.eager_bytes": 200_000}):
+        ds = cube.dataset(eager=False)
+    # 800 bytes a run, 200 kB budget: blocks of ~250 runs -> whole rows of 30
+    assert cube.task_chunks == (8, 30)
+    assert ds.v.data.chunksize == (8, 30, 100) and ds.v.data.npartitions == 5
+    assert ds.v.encoding == {} and st._encodings(st.cube(eager=False)[0])["v"]["chunksizes"] == (1, 8, 100)
+    st.close()
+
+
+def test_large_cube_streams_with_bounded_memory(tmp_path):
+    """A 160 MB cube through the lazy path with a 16 MB budget: peak RSS grows far less."""
+    script = tmp_path / "big.py"
+    script.write_text(textwrap.dedent(f"""
+        import resource, sys
+        import dask, numpy as np
+        from pypetx.explore import Exploration, cartesian_product
+        from pypetx.store import open_store
+        from pypetx.store.testing import make_batch
+        p = cartesian_product({{"parameters.x": list(range(20)), "parameters.y": list(range(50))}})
+        e = Exploration(p, p.axes)
+        st = open_store({str(tmp_path / 'big.h5')!r}, "t", complevel=0)
+        st.open(e, [], {{}}, resume=False)
+        for b in range(20):
+            idx = np.arange(50 * b, 50 * b + 50)
+            st.write_batch(make_batch(idx, {{"v": idx[:, None] + np.arange(20000.0)}}))
+        import gc; gc.collect()
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        with dask.config.set({{"pypetx.store.eager_bytes": "16 MiB"}}):
+            ds = st.finalize()
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        assert float(ds.v[19, 49, 7]) == 999 + 7
+        print((after - before) / 1024)
+    """))
+    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    grown_mb = float(res.stdout.split()[-1])
+    assert grown_mb < 100, grown_mb  # the cube is 160 MB
+
+
+def _dead_pid():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_stale_tmp_files_removed_on_open(tmp_path):
+    path = tmp_path / "res.h5"
+    dead = _dead_pid()
+    assert tmp_copy_path(path).name == f".res.h5.{os.getpid()}.{_host()}.tmp"
+    stale_new = tmp_path / f".res.h5.{dead}.{_host()}.tmp"
+    stale_old = tmp_path / f".res.h5.{dead}.tmp"  # the older name, without the host
+    live = tmp_path / f".res.h5.{os.getppid()}.{_host()}.tmp"  # a live process's copy
+    other_host = tmp_path / f".res.h5.{dead}.elsewhere.tmp"
+    other_file = tmp_path / f".other.h5.{dead}.tmp"
+    for p in (stale_new, stale_old, live, other_host, other_file):
+        p.write_bytes(b"partial hdf5")
+    e = grid(2, 2)
+    with open_store(path, "t") as st:
+        st.open(e, [], {}, resume=False)
+        assert not stale_new.exists() and not stale_old.exists()
+        assert live.exists() and other_host.exists() and other_file.exists()
+        st.write_batch(make_batch(range(4), {"z": np.arange(4.0)}))
+        st.finalize()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == sorted(
+        [live.name, other_host.name, other_file.name])
+    assert remove_stale_tmp(path) == []
+
+
+KILLED = textwrap.dedent("""
+    import os, sys, time
+    import numpy as np
+    from pypetx.explore import Exploration, cartesian_product
+    from pypetx.store import open_store
+    from pypetx.store.testing import make_batch
+
+    path, flag = sys.argv[1], sys.argv[2]
+    p = cartesian_product({"parameters.x": list(range(10)), "parameters.y": list(range(10))})
+    e = Exploration(p, p.axes)
+    st = open_store(path, "t")
+    st.open(e, [], {}, resume=True)
+    for b in range(10):
+        st.write_batch(make_batch(range(10 * b, 10 * b + 10), {"z": np.arange(10.0) + 10 * b}))
+    real_fsync = os.fsync
+
+    def stuck(fd):  # the temp copy is written: hang where a crash would hit
+        if os.path.basename(os.readlink(f"/proc/self/fd/{fd}")).endswith(".tmp"):
+            open(flag, "w").close()
+            time.sleep(600)
+        real_fsync(fd)
+
+    os.fsync = stuck
+    st.finalize()
+""")
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_sigkill_during_consolidation_leaves_tmp_that_open_removes(tmp_path):
+    script, path, flag = tmp_path / "d.py", tmp_path / "res.h5", tmp_path / "flag"
+    script.write_text(KILLED)
+    proc = subprocess.Popen([sys.executable, str(script), str(path), str(flag)],
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not flag.exists():
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.time() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(".res.h5.")]
+    assert len(leftovers) == 1 and str(proc.pid) in leftovers[0].name
+    assert not path.exists()
+    p = cartesian_product({"parameters.x": list(range(10)), "parameters.y": list(range(10))})
+    e = Exploration(p, p.axes)
+    with open_store(path, "t") as st:
+        st.open(e, [], {}, resume=True)
+        assert not leftovers[0].exists()
+        assert st.done().all()  # the journal kept every batch
+        ds = st.finalize()
+        np.testing.assert_array_equal(ds.z.values.ravel(), np.arange(100.0))
