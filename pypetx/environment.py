@@ -123,8 +123,9 @@ class Environment:
         else:
             self.trajectory = Trajectory(trajectory, comment)
         ncores = pypet_options.get("ncores")
-        if n_workers is None and ncores and pypet_options.get("multiproc"):
-            n_workers = int(ncores)
+        embedded = cluster in (None, "local") and client is None and executor is None
+        if n_workers is None and ncores and pypet_options.get("multiproc") and embedded:
+            n_workers = int(ncores)  # pypet's process count sizes the embedded LocalCluster
         unknown = set(pypet_options) - _IGNORED_PYPET_OPTIONS
         if unknown:
             raise TypeError(f"Environment() got unexpected keyword arguments {sorted(unknown)}")
@@ -184,6 +185,26 @@ class Environment:
             self.add_postprocessing(self.sumatra.finish)
         self.summary = None
         self.dataset = None
+        self._backend = None
+        self._keep_backend = False
+
+    # -- keeping the cluster across runs -------------------------------------------------
+    def __enter__(self) -> Environment:
+        """Inside ``with Environment(...) as env:`` the cluster pypetx starts is kept
+        across ``env.run`` calls (e.g. one per generation of an optimisation) and closed
+        when the block ends; outside it, each run starts and closes its own."""
+        self._keep_backend = True
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the cluster pypetx started for this environment (never the user's)."""
+        self._keep_backend = False
+        if self._backend is not None:
+            backend, self._backend = self._backend, None
+            backend.close()
 
     # -- pypet names ---------------------------------------------------------------------
     @property
@@ -260,7 +281,7 @@ class Environment:
         traj = self.trajectory
         for hook, a, kw in self._pre_run:
             hook(traj, *a, **kw)
-        returns: dict[int, Any] = {}
+        returns = RunReturns()
         resume = self.resume if resume is None else resume
         while True:
             spec = RunSpec(token=uuid.uuid4().hex, skeleton=None, fn=fn, args=args,
@@ -269,17 +290,17 @@ class Environment:
             if not self._postprocess(returns):
                 break
             resume = True  # post-processing expanded the trajectory: run only new points
-        return sorted(returns.items())
+        return returns
 
-    def _postprocess(self, returns: dict[int, Any]) -> bool:
+    def _postprocess(self, returns: RunReturns) -> bool:
         """Run post-processing hooks; True when they expanded the trajectory."""
         before = len(self.trajectory)
-        results = sorted(returns.items())
+        results = returns
         for hook, a, kw in self._postprocessing:
             hook(self.trajectory, results, *a, **kw)
         return len(self.trajectory) > before
 
-    def _execute(self, spec: Any, returns: dict[int, Any], *, resume: bool,
+    def _execute(self, spec: Any, returns: RunReturns, *, resume: bool,
                  rerun_failed: bool) -> None:
         from pypetx.engine.executors import resolve_backend
         from pypetx.engine.runner import run_batches
@@ -312,6 +333,7 @@ class Environment:
             elif not store.failed_runs().any():
                 log.info("%s: no failed runs to re-run", traj.name)
             pending = np.flatnonzero(todo).astype(np.int64)
+            returns._add_runs(pending)
             if resume:
                 log.info("%s: %d of %d runs already stored, %d to run", traj.name,
                          exploration.n_runs - len(pending), exploration.n_runs, len(pending))
@@ -331,17 +353,17 @@ class Environment:
                 if batch.returns is not None:
                     for i, r in zip(batch.indices.tolist(), batch.returns):
                         if r is not None:
-                            returns[i] = r
+                            returns._values[i] = r
                 if batch.failed.any():
                     errors = np.asarray(batch.error, dtype=object)
                     for i, err in zip(batch.indices[batch.failed].tolist(), errors[batch.failed]):
                         failed.append(i)
                         log.warning("%s: run %d failed: %s", traj.name, i, err)
 
-            backend = resolve_backend(cluster=self._cluster, client=self._client,
-                                      executor=self._executor, scheduler=self._scheduler,
-                                      **self._cluster_options)
-            with backend:
+            backend = self._backend or resolve_backend(
+                cluster=self._cluster, client=self._client, executor=self._executor,
+                scheduler=self._scheduler, **self._cluster_options)
+            try:
                 payload = _pack_without_dataset(traj, spec, pack_spec)
                 self.summary = run_batches(
                     run_batch, payload, pending, backend, sink,
@@ -349,6 +371,11 @@ class Environment:
                     resume_hint=f"resume with Environment(..., resume=True) or "
                                 f"'pypetx resume {self.filename}'",
                 )
+            finally:
+                if self._keep_backend:
+                    self._backend = backend  # reused by the next run inside ``with env:``
+                else:
+                    backend.close()
         except BaseException:
             # The sweep stopped (Ctrl-C, a storage or cluster error): consolidate what is
             # journaled if possible, but never let that hide the original error.
@@ -383,6 +410,52 @@ class Environment:
                 f"and re-run them with env.rerun_failed(fn)",
                 summary=s, failed=failed,
             )
+
+
+class RunReturns(Sequence):
+    """pypet's return value of ``env.run``: ``(run_index, return_value)`` per executed run,
+    in run order, ``None`` where the function returned nothing.
+
+    Built lazily from the executed indices and the non-None returns, so a sweep of 10^6
+    runs whose function returns nothing does not build 10^6 tuples.
+    """
+
+    def __init__(self) -> None:
+        self._runs: list[np.ndarray] = []
+        self._sorted: np.ndarray | None = None
+        self._values: dict[int, Any] = {}
+
+    def _add_runs(self, indices: np.ndarray) -> None:
+        self._runs.append(indices)
+        self._sorted = None
+
+    @property
+    def _indices(self) -> np.ndarray:
+        if self._sorted is None:
+            runs = np.concatenate(self._runs) if self._runs else np.zeros(0, np.int64)
+            self._sorted = np.unique(runs)
+        return self._sorted
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        i = int(self._indices[k])
+        return (i, self._values.get(i))
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, (list, tuple, Sequence)) \
+            else NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(list(self)) if len(self) <= 20 else \
+            f"<RunReturns of {len(self)} runs: {self[:3]!r} ...>"
+
+    def values(self) -> dict[int, Any]:
+        """The non-None return values by run index."""
+        return dict(self._values)
 
 
 def _pack_without_dataset(traj: Trajectory, spec: Any, pack: Callable) -> Any:

@@ -147,9 +147,10 @@ def check_compatible(path: str, traj: Any, fn: Callable | None) -> None:
         if records and rec["type"] == "parameter" and path_ not in stored_params:
             problems.append(f"{path_} is new (not in the stored trajectory)")
     if fn is not None:
-        old_sig = attrs.get("pypetx_function_signature")
-        if old_sig and old_sig != _signature(fn):
-            problems.append(f"function: stored {old_sig}, now {_signature(fn)}")
+        # The parameters must match; a fixed function may carry a new name.
+        old_sig, new_sig = attrs.get("pypetx_function_signature", ""), _signature(fn)
+        if old_sig and old_sig[old_sig.find("("):] != new_sig[new_sig.find("("):]:
+            problems.append(f"function: stored {old_sig}, now {new_sig}")
     if problems:
         raise ResumeError(
             f"cannot resume {path} group {traj.name}: the trajectory differs from the stored "

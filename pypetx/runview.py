@@ -195,6 +195,13 @@ class RunView:
                 cols[0].append(self._k)
                 cols[1].append(args[0])
                 return
+        if isinstance(name, type):
+            # pypet's f_add_result(ResultClass, "name", ...): a class may record itself
+            # (e.g. Brian2 monitors become several variables with units).
+            record = getattr(name, "record_in_run", None)
+            if record is not None:
+                return record(self, *args, **kwargs)
+            name, args = args[0], args[1:]
         self._out.append((name, args, kwargs))
 
     add_result = f_add_result

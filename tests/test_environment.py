@@ -40,7 +40,8 @@ def cluster():
 def test_classic_multiply_on_local_cluster(tmp_path, cluster):
     env = _env(tmp_path, cluster=cluster)
     env.traj.f_explore(cartesian_product({"x": [1.0, 2.0, 3.0], "y": [6.0, 7.0, 8.0]}))
-    assert env.run(multiply) == []  # pypet's list of (idx, return value): none returned
+    # pypet's list of (run index, return value), None where nothing was returned
+    assert env.run(multiply) == [(i, None) for i in range(9)]
     ds = env.dataset
     assert ds.z.dims == ("x", "y")
     np.testing.assert_array_equal(ds.z.values, np.outer([1, 2, 3], [6, 7, 8]))
@@ -63,6 +64,20 @@ def test_embedded_local_cluster_is_started_and_closed(tmp_path):
     env.run(multiply)
     np.testing.assert_array_equal(env.dataset.z.values, [3.0, 8.0])
     assert env.dataset.z.dims == ("run",)
+
+
+def test_environment_as_context_keeps_its_cluster_across_runs(tmp_path):
+    with _env(tmp_path, n_workers=1) as env:
+        env.traj.f_explore({"x": [1.0, 2.0], "y": [3.0, 4.0]})
+        env.run(multiply)
+        backend = env._backend
+        assert backend is not None
+        env.traj.f_expand({"x": [5.0], "y": [6.0]})
+        env.resume = True  # the stored runs are kept, only the new point runs
+        assert [i for i, _ in env.run(multiply)] == [2]
+        assert env._backend is backend
+    assert env._backend is None
+    np.testing.assert_array_equal(env.dataset.z.values, [3.0, 8.0, 30.0])
 
 
 def test_synchronous_and_cluster_give_the_same_dataset(tmp_path, cluster):
@@ -120,8 +135,11 @@ def test_pypet_options_are_accepted_with_a_warning(tmp_path):
                                                 r"'use_pool', 'wrap_mode'\] have no effect"):
         env = Environment(trajectory="T", filename=str(tmp_path / "t.h5"), multiproc=True,
                           ncores=2, use_pool=True, wrap_mode="QUEUE", log_stdout=True,
-                          cluster="synchronous", progress=False)
-    assert env._cluster_options == {"n_workers": 2}
+                          progress=False)
+    assert env._cluster_options == {"n_workers": 2}  # sizes the embedded LocalCluster
+    with pytest.warns(DeprecationWarning):
+        env = Environment(trajectory="T", multiproc=True, ncores=2, cluster="synchronous")
+    assert env._cluster_options == {}
     with pytest.raises(TypeError, match="unexpected keyword arguments \\['colour'\\]"):
         Environment(trajectory="T", colour="red")
 

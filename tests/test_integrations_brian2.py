@@ -121,6 +121,32 @@ def test_monitors_are_stored_with_units_and_ragged_spikes(tmp_path):
     assert float(as_quantity(ds["pop.t"].sel(drive=3.0))[-1] / ms) == pytest.approx(49.9)
 
 
+def _pypet_style_monitors(traj):
+    from pypetx.integrations.brian2 import Brian2MonitorResult, Brian2Result
+
+    group = NeuronGroup(3, "dv/dt = (drive - v) / (10*ms) : 1", threshold="v > 1",
+                        reset="v = 0", namespace={"drive": traj.drive}, method="exact")
+    spikes = SpikeMonitor(group)
+    net = brian2.Network(group, spikes)
+    net.run(traj.duration)
+    traj.f_add_result(Brian2MonitorResult, "spikes", spikes, comment="pypet's form")
+    traj.f_add_result(Brian2Result, "window", traj.duration)
+
+
+def test_pypet_result_classes_inside_runs(tmp_path):
+    env = Environment("p", filename=str(tmp_path / "p.h5"), cluster="synchronous")
+    traj = env.trajectory
+    traj.f_add_parameter("drive", 1.5)
+    traj.f_add_parameter("duration", 30 * ms)
+    traj.f_explore(cartesian_product({"drive": [1.2, 3.0]}))
+    env.run(_pypet_style_monitors)
+    ds = env.dataset
+    assert ds["spikes.t"].attrs["units"] == "ms" and ds["spikes.t"].attrs["comment"] == "pypet's form"
+    assert len(get_ragged(ds, "spikes.t", drive=3.0)) > len(get_ragged(ds, "spikes.t", drive=1.2))
+    assert ds["window"].attrs["units"] == "ms"
+    np.testing.assert_allclose(ds["window"].values, [30.0, 30.0])
+
+
 def test_monitor_result_outside_runs():
     group = NeuronGroup(2, "dv/dt = (2 - v) / (10*ms) : 1", threshold="v > 1", reset="v = 0",
                         method="exact")

@@ -192,7 +192,7 @@ def test_changed_trajectory_is_refused_unless_forced(tmp_path):
         env.run(_multiply)
     env = _env(path, resume=True, force=True)
     env.traj.parameters.f_get("scale").f_set(3)
-    assert env.run(_multiply) == []  # nothing left to run
+    assert len(env.run(_multiply)) == 0  # nothing left to run
 
 
 def test_resume_without_resume_flag_says_how(tmp_path):

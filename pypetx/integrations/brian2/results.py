@@ -144,9 +144,14 @@ def add_result(traj: Any, name: str, value: Any = None, comment: str = "", **ite
 class Brian2Result(Result):
     """A result holding Brian2 quantities, kept with their units in the tree.
 
-    For results computed inside runs use :func:`add_result`, which stores the magnitudes
-    in the result cube with a ``units`` attribute.
+    Inside runs, pypet's ``traj.f_add_result(Brian2Result, "v", quantity)`` goes through
+    :func:`add_result`, which stores the magnitudes in the cube with a ``units`` attribute.
     """
+
+    @staticmethod
+    def record_in_run(traj: Any, name: str, value: Any = None, comment: str = "",
+                      **items: Any) -> None:
+        add_result(traj, name, value, comment, **items)
 
 
 class Brian2MonitorResult(Result):
@@ -154,8 +159,10 @@ class Brian2MonitorResult(Result):
 
     ``Brian2MonitorResult("spikes", spike_monitor)`` holds ``t`` (ms magnitudes), ``i``
     and ``count``; :attr:`item_units` gives the units of each item. Inside runs use
-    :func:`add_result`.
+    :func:`add_result` (``traj.f_add_result(Brian2MonitorResult, "spikes", mon)`` does).
     """
+
+    record_in_run = Brian2Result.record_in_run
 
     def __init__(self, name: str, monitor: Any = None, comment: str = "", **kwargs: Any) -> None:
         super().__init__(name, comment=comment, **kwargs)
