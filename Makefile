@@ -10,7 +10,10 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test docs bench clean distclean install venv
 
+# The demo starts afresh each time: a second run would otherwise (rightly) refuse to
+# overwrite the stored trajectory without resume=True.
 demo: $(STAMP_CORE)
+	rm -rf multiply.h5 multiply.h5.pypetx
 	$(PY) examples/multiply.py
 
 test: $(STAMP)

@@ -1,40 +1,29 @@
-"""pypet's classic example, unchanged but for the import: z = x * y over a 4 x 3 grid."""
+"""The classic pypet sweep with only the import changed: z = x * y on a 3 x 3 grid.
+
+Run it with ``make demo`` or ``python examples/multiply.py``. Every point runs as Dask work
+on an embedded LocalCluster; the results land in ``multiply.h5`` as an xarray Dataset with
+one dimension per explored parameter.
+"""
 import os
 
 from pypetx import Environment, cartesian_product
 
 
 def multiply(traj):
-    """Example of a sophisticated simulation that involves multiplying two values.
-
-    :param traj:
-
-        Trajectory containing the parameters in a particular combination,
-        it also serves as a container for results.
-
-    """
-    z = traj.x * traj.y
-    traj.f_add_result('z', z, comment='I am the product of two values!')
+    """One run: read the point's parameters, store their product."""
+    traj.f_add_result("z", traj.x * traj.y, comment="product of x and y")
 
 
-filename = './HDF/example_01.hdf5'
-
-# Create an environment that handles running our simulation
-env = Environment(trajectory='Multiplication', filename=filename,
-                  file_title='Example_01',
-                  comment='I am the first example!')
-
-# Get the trajectory from the environment
+env = Environment(trajectory="Multiplication", filename="multiply.h5",
+                  comment="the classic first sweep")
 traj = env.trajectory
-
-# Add both parameters
-traj.f_add_parameter('x', 1.0, comment='Im the first dimension!')
-traj.f_add_parameter('y', 1.0, comment='Im the second dimension!')
-
-# Explore the parameters with a cartesian product
-traj.f_explore(cartesian_product({'x': [1.0, 2.0, 3.0, 4.0], 'y': [6.0, 7.0, 8.0]}))
-
-# Run the simulation with all parameter combinations
+traj.f_add_parameter("x", 1.0, comment="first factor")
+traj.f_add_parameter("y", 1.0, comment="second factor")
+traj.f_explore(cartesian_product({"x": [1, 2, 3], "y": [6, 7, 8]}))
 env.run(multiply)
 
-print(os.path.abspath(filename))
+print(env.dataset.z.load())
+path = os.path.abspath(env.filename)
+print(f"\nResults: {path} (group {traj.name!r})")
+print(f"  pypetx show {env.filename}")
+print(f"  xr.open_dataset({env.filename!r}, engine='h5netcdf', group={traj.name!r}, chunks={{}})")

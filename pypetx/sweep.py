@@ -39,7 +39,8 @@ def sweep(fn: Callable[..., Any], *, filename: str | Path | None = None,
     ----------
     fn : callable
         Called as ``fn(**point, **constants)``; returns a scalar, a dict of named
-        values or an :class:`xarray.DataArray` (its dims are kept).
+        values or an :class:`xarray.DataArray` (its dims are kept). A scalar or array
+        becomes the variable named after the function (``result`` for a lambda).
     filename : path, optional
         Store the results there (HDF5, or Zarr with a ``.zarr`` suffix) and return the
         lazily opened Dataset; without it the results are returned in memory.
@@ -62,7 +63,7 @@ def sweep(fn: Callable[..., Any], *, filename: str | Path | None = None,
     >>> import pypetx
     >>> ds = pypetx.sweep(lambda x, y: x * y, x=[1, 2, 3], y=[10, 20],
     ...                   cluster="synchronous")
-    >>> ds["<lambda>"].sel(x=2, y=20).item()
+    >>> int(ds.result.sel(x=2, y=20))
     40
     """
     if not lists:

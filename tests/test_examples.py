@@ -20,7 +20,7 @@ from pypetx.store.load import list_trajectories, open_results
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 #: example -> (results file, trajectory, figure or None); checked after the run.
 OUTPUTS = {
-    "multiply.py": ("HDF/example_01.hdf5", "Multiplication", None),
+    "multiply.py": ("multiply.h5", "Multiplication", None),
     "oscillator.py": ("HDF/oscillator.h5", "oscillator", "oscillator.png"),
     "lazy_cube.py": ("HDF/lazy_cube.h5", "blobs", "lazy_cube.png"),
     "resumed_sweep.py": ("HDF/resumed.h5", "squares", None),
@@ -42,7 +42,7 @@ def run_example(name: str, cwd: Path, *args: str) -> subprocess.CompletedProcess
 
 @pytest.mark.parametrize("name", sorted(OUTPUTS))
 def test_example_runs(name, tmp_path):
-    args = () if name == "multiply.py" else ("--small",)  # multiply is pypet's, unchanged
+    args = () if name == "multiply.py" else ("--small",)  # multiply is pypet's classic
     proc = run_example(name, tmp_path, *args)
     results, trajectory, figure = OUTPUTS[name]
     assert list_trajectories(tmp_path / results) == [trajectory]
@@ -54,10 +54,11 @@ def test_example_runs(name, tmp_path):
 
 
 def test_multiply_values(tmp_path):
-    run_example("multiply.py", tmp_path)
-    ds = open_results(tmp_path / "HDF/example_01.hdf5")
-    assert float(ds.z.sel(x=4.0, y=8.0)) == 32.0
-    assert ds.z.shape == (4, 3)
+    proc = run_example("multiply.py", tmp_path)
+    ds = open_results(tmp_path / "multiply.h5")
+    assert float(ds.z.sel(x=3, y=8)) == 24
+    assert ds.z.dims == ("x", "y") and ds.z.shape == (3, 3)
+    assert f"Results: {tmp_path / 'multiply.h5'}" in proc.stdout
 
 
 def test_oscillator_finds_the_resonance(tmp_path):

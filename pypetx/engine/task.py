@@ -216,7 +216,10 @@ def _collect_return(collected: dict, meta: dict, spec: RunSpec, ret: Any, k: int
             _collect(collected, meta, str(key), (value,), {}, k)
         return
     name = getattr(ret, "name", None) if hasattr(ret, "dims") else None
-    _collect(collected, meta, name or getattr(spec.fn, "__name__", "result"), (ret,), {}, k)
+    if not name:  # a scalar/array return is named after the function (lambdas: "result")
+        fname = getattr(spec.fn, "__name__", "")
+        name = fname if fname.isidentifier() else "result"
+    _collect(collected, meta, name, (ret,), {}, k)
 
 
 def _stack(collected: dict, n: int) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

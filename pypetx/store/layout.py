@@ -20,9 +20,14 @@ import numpy as np
 import xarray as xr
 
 __all__ = [
+    "ALL_STATUS",
+    "FAILURE_DIM",
+    "FAILURE_VARS",
     "FORMAT_VERSION",
+    "NO_WORKER",
     "RUN_DIM",
     "STATUS_VARS",
+    "WORKER_NAMES",
     "ResultInfo",
     "chunk_shape",
     "dim_name",
@@ -37,20 +42,36 @@ __all__ = [
 ]
 
 #: Version of the on-disk layout; readers refuse files with a higher one.
-FORMAT_VERSION = 1
+#: 1: ``worker``, ``error``, ``traceback`` were strings over the explored dims.
+#: 2: ``worker`` is an integer code (names in its ``worker_names`` attribute); error
+#: messages and tracebacks are stored for failed runs only, along ``failure``.
+FORMAT_VERSION = 2
 RUN_DIM = "run"
 #: Variable-length string dtype (object marked as str: netCDF4/Zarr writers then know the
 #: type without computing the data).
 VLEN_STR = np.dtype("O", metadata={"element_type": str})
-#: Per-run status variables: name -> numpy dtype.
+#: Per-run status variables over the explored dims: name -> numpy dtype.
 STATUS_VARS: dict[str, np.dtype] = {
     "completed": np.dtype(bool),
     "failed": np.dtype(bool),
     "duration": np.dtype("float64"),
-    "worker": VLEN_STR,
-    "error": VLEN_STR,
-    "traceback": VLEN_STR,
+    "worker": np.dtype("int32"),
 }
+#: ``worker`` code of a run that never ran (or whose worker is unknown).
+NO_WORKER = -1
+#: Attribute of ``worker``: JSON list of worker names, indexed by code.
+WORKER_NAMES = "worker_names"
+#: The dimension of the failed runs' messages, and its variables: name -> dtype.
+FAILURE_DIM = "failure"
+FAILURE_VARS: dict[str, np.dtype] = {
+    "failure_run": np.dtype("int64"),
+    "failure_error": VLEN_STR,
+    "failure_traceback": VLEN_STR,
+}
+#: Format 1 status strings over the explored dims (still read).
+LEGACY_STATUS = ("error", "traceback")
+#: Every status variable name of either format (not results).
+ALL_STATUS = (*STATUS_VARS, *FAILURE_VARS, *LEGACY_STATUS)
 #: Storage modes of a result variable.
 FIXED, RAGGED, PICKLE = "fixed", "ragged", "pickle"
 #: A result no run of a batch produced: it says nothing about shape or dtype.
