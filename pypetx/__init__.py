@@ -41,7 +41,7 @@ from pypetx.parameters import (
 )
 from pypetx.loading import load
 from pypetx.resume import ResumeError, resume_file
-from pypetx.store.load import open_results
+from pypetx.store.load import failures, open_results
 from pypetx.sweep import sweep
 from pypetx.trajectory import ParameterGroup, ResultGroup, Trajectory
 
@@ -69,6 +69,7 @@ __all__ = [
     "SweepFailed",
     "Trajectory",
     "cartesian_product",
+    "failures",
     "find_unique_points",
     "latin_hypercube",
     "load",

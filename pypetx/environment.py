@@ -406,7 +406,7 @@ class Environment:
                 f"{len(failed)} of {s.n_completed + s.n_failed} runs of "
                 f"{self.trajectory.name!r} failed (runs {failed[:10]}"
                 f"{'...' if len(failed) > 10 else ''}); the completed results are stored in "
-                f"{self.filename}; see env.dataset.error or 'pypetx failed {self.filename}', "
+                f"{self.filename}; see pypetx.failures(env.dataset) or 'pypetx failed {self.filename}', "
                 f"and re-run them with env.rerun_failed(fn)",
                 summary=s, failed=failed,
             )

@@ -103,6 +103,122 @@ def _to_json(name: str, value: Any) -> Any:
     )
 
 
+#: Python types whose values numpy holds exactly in a bool/int/float array.
+_PLAIN_NUMBERS = (bool, int, float)
+#: The largest integer every float64 holds exactly.
+_EXACT_INT = 2**53
+
+
+def _numeric_array(values: Sequence) -> np.ndarray | None:
+    """``values`` as a 1-d bool/int/float numpy array, or ``None`` when that would not be
+    exact (other types, huge integers, ...): the gate of the vectorised paths.
+
+    Equal values (``==``, with NaN equal to NaN) give equal array entries, so grouping the
+    array groups the values exactly as :func:`_value_key` does.
+    """
+    if len(values) == 0:
+        return None
+    types = set(map(type, values))
+    has_int = False
+    for t in types:
+        if t in _PLAIN_NUMBERS:
+            has_int = has_int or t is int
+        elif issubclass(t, (np.bool_, np.integer, np.floating)):
+            has_int = has_int or issubclass(t, np.integer)
+        else:
+            return None
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if arr.ndim != 1 or arr.dtype.kind not in "biuf":
+        return None
+    if has_int and arr.dtype.kind == "f" and len(types) > 1:
+        finite = arr[np.isfinite(arr)]
+        if finite.size and np.abs(finite).max() > _EXACT_INT:
+            return None  # integers mixed with floats would be rounded
+    return arr
+
+
+def _codes(arr: np.ndarray) -> tuple[np.ndarray, int]:
+    """Dense int codes of the values of ``arr`` (equal values, NaNs included, share one)."""
+    uniq, inverse = np.unique(arr, return_inverse=True)
+    return inverse.reshape(-1).astype(np.int64, copy=False), len(uniq)
+
+
+def _combine_codes(parts: Sequence[tuple[np.ndarray, int]]) -> tuple[np.ndarray, int]:
+    """One code per row for several code columns (equal rows share one)."""
+    codes, k = parts[0]
+    for more, k_more in parts[1:]:
+        if k * k_more >= 2**62:  # re-densify before the product overflows
+            codes, k = _codes(codes)
+        codes, k = codes * k_more + more, k * k_more
+    if len(parts) > 1:
+        codes, k = _codes(codes)
+    return codes, k
+
+
+def _first_appearance(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Renumber ``codes`` in order of first appearance: (group of each row, first row of
+    each group), as :func:`_unique_keys` gives for hashable keys."""
+    _, firsts, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    order = np.argsort(firsts, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
+    return rank[inverse.reshape(-1)], firsts[order].astype(np.int64)
+
+
+def _row_codes(columns: Sequence[Sequence]) -> tuple[np.ndarray, int] | None:
+    """Codes grouping the rows of ``columns`` when every column is numeric, else None."""
+    parts = []
+    for values in columns:
+        arr = _numeric_array(values)
+        if arr is None:
+            return None
+        parts.append(_codes(arr))
+    return _combine_codes(parts)
+
+
+def _group_rows(columns: Sequence[Sequence], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(group of each row, first row of each group) in first-appearance order; rows are
+    equal when every column holds equal values (:func:`_value_key` equality)."""
+    coded = _row_codes(columns)
+    if coded is not None:
+        return _first_appearance(coded[0])
+    keys = [tuple(_value_key(col[i]) for col in columns) for i in range(n)]
+    groups, firsts = _unique_keys(keys)
+    return np.asarray(groups, dtype=np.int64), np.asarray(firsts, dtype=np.int64)
+
+
+def _runs_of_groups(groups: np.ndarray, n_groups: int) -> list[list[int]]:
+    """For each group, its rows in increasing order."""
+    order = np.argsort(groups, kind="stable")
+    bounds = np.cumsum(np.bincount(groups, minlength=n_groups))[:-1]
+    return [part.tolist() for part in np.split(order, bounds)]
+
+
+def _repeat_tile(values: Sequence, inner: int, outer: int) -> list:
+    """``values`` each repeated ``inner`` times, the whole ``outer`` times (the objects
+    themselves, not copies): one column of a C-order grid."""
+    if inner == 1:
+        block = list(values)
+    else:
+        block = list(itertools.chain.from_iterable(
+            map(itertools.repeat, values, itertools.repeat(inner))))
+    return block * outer
+
+
+def _json_column(name: str, values: Sequence) -> list:
+    """A column as plain JSON values; whole columns of one number type at numpy speed."""
+    types = set(map(type, values))
+    if types <= {float, int, bool, str, type(None)}:
+        return list(values)
+    if len(types) == 1 and issubclass(next(iter(types)), (np.bool_, np.integer, np.floating)):
+        return np.asarray(values).tolist()
+    return [_to_json(name, v) for v in values]
+
+
+
 # --------------------------------------------------------------------------- builders
 
 
@@ -201,11 +317,12 @@ def cartesian_product(
     for axis in axes:
         _check_lengths({n: values[n] for n in axis}, what="zipped parameters " + " and ".join(axis))
     sizes = [len(values[axis[0]]) for axis in axes]
-    data: dict[str, list] = {name: [] for axis in axes for name in axis}
-    for index in itertools.product(*(range(s) for s in sizes)):
-        for axis, i in zip(axes, index):
-            for name in axis:
-                data[name].append(values[name][i])
+    total = math.prod(sizes)
+    data: dict[str, list] = {}
+    for k, axis in enumerate(axes):
+        inner = math.prod(sizes[k + 1:])
+        for name in axis:
+            data[name] = _repeat_tile(values[name], inner, total // (inner * sizes[k]))
     return Product(data, axes, {name: list(values[name]) for axis in axes for name in axis})
 
 
@@ -436,13 +553,11 @@ def find_unique_points(explored: Mapping[str, Sequence]) -> list[tuple[tuple, li
         return []
     n = _check_lengths(columns)
     names = list(columns)
-    keys = [tuple(_value_key(columns[name][i]) for name in names) for i in range(n)]
-    groups, firsts = _unique_keys(keys)
-    runs: list[list[int]] = [[] for _ in firsts]
-    for i, g in enumerate(groups):
-        runs[g].append(i)
+    groups, firsts = _group_rows([columns[name] for name in names], n)
+    runs = _runs_of_groups(groups, len(firsts))
     return [
-        (tuple(columns[name][first] for name in names), runs[g]) for g, first in enumerate(firsts)
+        (tuple(columns[name][first] for name in names), runs[g])
+        for g, first in enumerate(firsts.tolist())
     ]
 
 
@@ -483,7 +598,8 @@ class Exploration:
     points are explored with ``axes=None``.
     """
 
-    __slots__ = ("_names", "_columns", "_axes", "_positions", "_axis_runs", "_frozen")
+    __slots__ = ("_names", "_columns", "_axes", "_positions", "_axis_runs", "_c_order",
+                 "_frozen")
 
     def __init__(self, columns: Mapping[str, Sequence], axes: Axes | None = None):
         data = {name: tuple(_as_value_list(name, values)) for name, values in columns.items()}
@@ -496,9 +612,12 @@ class Exploration:
             self._axes = None
             self._positions = np.arange(n, dtype=np.int64)[:, None]
             self._axis_runs: tuple[list[int], ...] = (list(range(n)),)
+            self._c_order = True
         else:
             self._axes = self._check_axes(axes)
-            self._positions, self._axis_runs = self._grid_positions()
+            grid = self._c_order_grid()
+            self._c_order = grid is not None
+            self._positions, self._axis_runs = grid or self._grid_positions()
         self._positions.setflags(write=False)
         self._frozen = True
 
@@ -526,20 +645,70 @@ class Exploration:
             raise ExplorationError("an axis is empty; every axis needs at least one name")
         return norm
 
+    def _c_order_grid(self) -> tuple[np.ndarray, tuple[list[int], ...]] | None:
+        """Positions and axis runs when the columns are numeric and a C-order grid of
+        distinct axis values (what :func:`cartesian_product` gives), checked with numpy;
+        ``None`` otherwise (the general path decides)."""
+        n = self.n_runs
+        arrays = {}
+        for name in self._names:
+            arr = _numeric_array(self._columns[name])
+            if arr is None:
+                return None
+            arrays[name] = arr
+        # In C order the first value of axis k repeats for inner_k runs (unless the axis
+        # has one value): that gives the candidate shape, which is then checked in full.
+        lengths = []
+        for axis in self._axes:
+            arr = arrays[axis[0]]
+            change = np.flatnonzero(arr != arr[0])
+            lengths.append(int(change[0]) if change.size else None)
+        shape = [1] * len(self._axes)
+        outer = n
+        for k, length in enumerate(lengths):
+            if length is None:
+                continue
+            if length == 0 or outer % length:  # NaN first (never equal), or no C order
+                return None
+            shape[k], outer = outer // length, length
+        if outer != 1:
+            return None
+        firsts: list[list[int]] = []
+        inner = n
+        for k, axis in enumerate(self._axes):
+            size = shape[k]
+            inner //= size
+            distinct = False
+            for name in axis:
+                arr = arrays[name]
+                values = arr[: size * inner : inner]
+                expected = np.tile(np.repeat(values, inner), n // (size * inner))
+                if not np.array_equal(arr, expected):
+                    return None
+                distinct = distinct or len(np.unique(values)) == size
+            if not distinct:
+                return None  # repeated axis values: the general path explains
+            firsts.append(list(range(0, size * inner, inner)))
+        positions = np.stack(np.unravel_index(np.arange(n, dtype=np.int64), tuple(shape)),
+                             axis=1).astype(np.int64, copy=False)
+        return positions, tuple(firsts)
+
     def _grid_positions(self) -> tuple[np.ndarray, tuple[list[int], ...]]:
         """Per-run axis indices, and for each axis the first run of each of its values."""
         n = self.n_runs
         positions = np.empty((n, len(self._axes)), dtype=np.int64)
         axis_runs = []
         for k, axis in enumerate(self._axes):
-            keys = [tuple(_value_key(self._columns[name][i]) for name in axis) for i in range(n)]
-            groups, firsts = _unique_keys(keys)
+            groups, firsts = _group_rows([self._columns[name] for name in axis], n)
             positions[:, k] = groups
-            axis_runs.append(firsts)
+            axis_runs.append(firsts.tolist())
         shape = tuple(len(firsts) for firsts in axis_runs)
-        cells = np.ravel_multi_index(positions.T, shape) if n else positions[:, 0]
-        if math.prod(shape) != n or len(np.unique(cells)) != n:
+        if math.prod(shape) != n:
             raise _NotAGrid(self._grid_problem(positions, shape))
+        if n:
+            cells = np.ravel_multi_index(positions.T, shape)
+            if np.bincount(cells, minlength=n).max() > 1:
+                raise _NotAGrid(self._grid_problem(positions, shape))
         return positions, tuple(axis_runs)
 
     def _grid_problem(self, positions: np.ndarray, shape: tuple[int, ...]) -> str:
@@ -616,6 +785,8 @@ class Exploration:
     @property
     def is_c_order(self) -> bool:
         """Whether run ``i`` is grid cell ``i`` in C order (last axis fastest)."""
+        if self._c_order:
+            return True
         expected = np.stack(np.unravel_index(np.arange(self.n_runs), self.shape), axis=1)
         return bool(np.array_equal(self._positions, expected))
 
@@ -652,7 +823,15 @@ class Exploration:
 
     def duplicates(self) -> list[list[int]]:
         """Groups of run indices that explore the same point (only groups of two or more)."""
-        return [runs for _, runs in find_unique_points(self._columns) if len(runs) > 1]
+        if self._axes is not None:
+            return []  # a grid's cells are distinct combinations of distinct axis values
+        columns = [self._columns[name] for name in self._names]
+        groups, firsts = _group_rows(columns, self.n_runs)
+        counts = np.bincount(groups, minlength=len(firsts))
+        if not len(counts) or counts.max() < 2:
+            return []
+        runs = _runs_of_groups(groups, len(firsts))
+        return [runs[g] for g in np.flatnonzero(counts > 1).tolist()]
 
     # -- growing ----------------------------------------------------------------------
 
@@ -702,30 +881,97 @@ class Exploration:
 
     # -- serialisation ----------------------------------------------------------------
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, compact: bool = False) -> dict[str, Any]:
         """A JSON-able description: ``{"names", "columns", "axes"}``.
 
         Values become plain JSON types: numpy scalars Python numbers, numpy arrays and
         tuples (nested) lists. Objects without a JSON form raise ``TypeError``; store such
         explorations value by value with :func:`pypetx.kinds.encode`.
+
+        With ``compact=True`` a grid is described by its axes instead of its runs:
+        ``{"names", "axes", "n_runs", "axis_values": {name: values along its axis},
+        "positions"}``, where ``positions`` is ``None`` in C order, else the list of each
+        run's cell (C-order flat index). A run layout is described as without ``compact``.
         """
+        axes = None if self._axes is None else [list(axis) for axis in self._axes]
+        if compact and self._axes is not None:
+            values: dict[str, list] = {}
+            for k, axis in enumerate(self._axes):
+                for name, vals in self.axis_values(k).items():
+                    values[name] = _json_column(name, vals)
+            return {
+                "names": list(self._names),
+                "axes": axes,
+                "n_runs": self.n_runs,
+                "axis_values": values,
+                "positions": None if self.is_c_order else self.cells().tolist(),
+            }
         return {
             "names": list(self._names),
-            "columns": {
-                name: [_to_json(name, v) for v in values] for name, values in self._columns.items()
-            },
-            "axes": None if self._axes is None else [list(axis) for axis in self._axes],
+            "columns": {name: _json_column(name, values)
+                        for name, values in self._columns.items()},
+            "axes": axes,
         }
+
+    def cells(self) -> np.ndarray:
+        """Each run's grid cell as a C-order flat index (``0..n_runs-1`` in C order)."""
+        if self._c_order or self.n_runs == 0:
+            return np.arange(self.n_runs, dtype=np.int64)
+        return np.ravel_multi_index(self._positions.T, self.shape).astype(np.int64)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Exploration:
-        """Rebuild an exploration from :meth:`to_dict` output."""
+        """Rebuild an exploration from :meth:`to_dict` output (either form)."""
+        if "axis_values" in data:
+            return cls.from_grid(data["axes"], data["axis_values"], data.get("positions"),
+                                 names=data.get("names"))
         names = data.get("names") or list(data["columns"])
         axes = data.get("axes")
         return cls(
             {name: data["columns"][name] for name in names},
             None if axes is None else tuple(tuple(axis) for axis in axes),
         )
+
+    @classmethod
+    def from_grid(cls, axes: Sequence[Sequence[str]], axis_values: Mapping[str, Sequence],
+                  cells: Sequence[int] | np.ndarray | None = None, *,
+                  names: Sequence[str] | None = None) -> Exploration:
+        """The grid over ``axes`` with the given values along each axis.
+
+        Parameters
+        ----------
+        axes : sequence of sequence of str
+            Grid axes, slowest first (names zipped along each).
+        axis_values : mapping of str to sequence
+            Each name's values along its axis (distinct along the axis).
+        cells : sequence of int, optional
+            Each run's cell as a C-order flat index (a permutation of ``0..size-1``);
+            default C order (run ``i`` is cell ``i``).
+        names : sequence of str, optional
+            The order of :attr:`names`; default the axes' order.
+        """
+        axes = tuple((axis,) if isinstance(axis, str) else tuple(axis) for axis in axes)
+        sizes = [len(axis_values[axis[0]]) for axis in axes]
+        size = math.prod(sizes)
+        columns: dict[str, list] = {}
+        if cells is None:
+            for k, axis in enumerate(axes):
+                inner = math.prod(sizes[k + 1:])
+                for name in axis:
+                    columns[name] = _repeat_tile(axis_values[name], inner,
+                                                 size // (inner * sizes[k]))
+        else:
+            cells = np.asarray(cells, dtype=np.int64).reshape(-1)
+            if len(cells) != size:
+                raise ExplorationError(f"{len(cells)} cells given for a grid of {size} points")
+            positions = np.unravel_index(cells, sizes)
+            for k, axis in enumerate(axes):
+                pos = positions[k].tolist()
+                for name in axis:
+                    columns[name] = list(map(list(axis_values[name]).__getitem__, pos))
+        if names is None:
+            names = [name for axis in axes for name in axis]
+        return cls({name: columns[name] for name in names}, axes)
 
     def __repr__(self) -> str:
         layout = (

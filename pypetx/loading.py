@@ -496,11 +496,9 @@ def run_information(traj: Any, name_or_idx: Any = None) -> Any:
     if ds is not None and "completed" in ds:
         from pypetx.compat.runresults import cell_index
 
-        cell = ds[["completed", "failed", "duration", "worker", "error"]].isel(
-            cell_index(traj, idx)).compute()
-        info.update(completed=int(cell["completed"]), failed=int(cell["failed"]),
-                    runtime=float(cell["duration"]), worker=str(cell["worker"].values),
-                    error=str(cell["error"].values))
+        from pypetx.store.status import run_status
+
+        info.update(run_status(ds, cell_index(traj, idx), idx))
     return info
 
 

@@ -21,7 +21,7 @@ class MergeError(PypetxError):
     """The trajectories cannot be merged (the message says what differs)."""
 
 
-_STATUS = ("completed", "failed", "duration", "worker", "error", "traceback")
+_STATUS = ("completed", "failed", "duration")
 
 
 def _check_same_parameters(traj: Any, other: Any) -> None:
@@ -104,14 +104,15 @@ def _batches(other_ds: Any, other: Any, kept: np.ndarray, new_index: np.ndarray,
                                     kind=info.meta.get("kind", "scalar"),
                                     attrs=info.meta.get("attrs") or {})
         status = {s: src.status(s, rows) for s in _STATUS}
+        errors, tracebacks = src.messages(rows)
         yield BatchResult(
             indices=idx, results=results, present=present,
             completed=np.asarray(status["completed"], bool),
             failed=np.asarray(status["failed"], bool),
             duration=np.asarray(status["duration"], np.float64),
             worker="merged:" + other.name,
-            error=[str(e) for e in status["error"]],
-            traceback=[str(t) for t in status["traceback"]],
+            error=[str(e) for e in errors],
+            traceback=[str(t) for t in tracebacks],
             result_meta=meta,
         )
 

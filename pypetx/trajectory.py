@@ -7,6 +7,8 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from pypetx.compat.names import GroupCompat, TrajectoryCompat
 from pypetx.errors import AmbiguousNameError, ExplorationError, NodeNotFoundError
 from pypetx.explore import Exploration
@@ -210,10 +212,7 @@ class Trajectory(TrajectoryCompat, Group):
                 )
             values = list(values)
             if node.kind != "pickle" and node.default is not None:
-                from pypetx.kinds import check_compatible
-
-                for v in values:
-                    check_compatible(node.full_name, node.default, v)
+                _check_values(node.full_name, node.default, values)
             if node.full_name in columns:
                 raise ExplorationError(f"{node.full_name!r} is explored twice (as {key!r})")
             columns[node.full_name] = values
@@ -272,7 +271,7 @@ class Trajectory(TrajectoryCompat, Group):
         self._exploration = exploration
         for name in exploration.names:
             param = self._get_node(name, shortcuts=False)
-            param._range = exploration.columns[name]
+            param._range = list(exploration.column(name))
 
     @property
     def exploration(self) -> Exploration | None:
@@ -319,7 +318,7 @@ class Trajectory(TrajectoryCompat, Group):
             raise IndexError(f"run {idx} does not exist: trajectory {self.name!r} has {n} runs")
         if self._exploration is not None:
             for name, param in self.explored_parameters.items():
-                param._set_current(self._exploration.columns[name][idx])
+                param._set_current(self._exploration.column(name)[idx])
         self._idx = idx
 
     def restore_default(self) -> None:
@@ -449,6 +448,41 @@ class Trajectory(TrajectoryCompat, Group):
         from pypetx.records import tree_from_records
 
         return tree_from_records(cls, records, attrs)
+
+
+#: Value types whose compatibility with a default depends on the type alone.
+_TYPE_ONLY = (bool, int, float, complex, str, bytes, np.bool_, np.number)
+
+
+def _check_values(name: str, default: Any, values: Sequence) -> None:
+    """``kinds.check_compatible`` for every value, checking one value per distinct
+    (type, dtype kind, 0-d, Brian2 ``dim``) key: values with the same key pass or fail
+    alike. Lists, tuples and dicts (their items matter) are checked one by one. The first
+    incompatible value raises, with the same message as a value-by-value check."""
+    from pypetx.kinds import check_compatible
+
+    types = dict.fromkeys(map(type, values))  # in order of first appearance
+    if all(issubclass(t, _TYPE_ONLY) and not issubclass(t, np.ndarray) for t in types):
+        for t in types:
+            check_compatible(name, default, next(v for v in values if type(v) is t))
+        return
+    passed: set = set()
+    for v in values:
+        if isinstance(v, (list, tuple, dict)):
+            check_compatible(name, default, v)
+            continue
+        dtype = getattr(v, "dtype", None)
+        dim = getattr(v, "dim", None)
+        try:
+            key = (type(v), getattr(dtype, "str", None), np.ndim(v) == 0 if dtype is not None
+                   else None, dim)
+            hash(key)
+        except Exception:  # noqa: BLE001 - anything odd: check this value fully
+            check_compatible(name, default, v)
+            continue
+        if key not in passed:
+            check_compatible(name, default, v)
+            passed.add(key)
 
 
 def _strip(path: str, top: str) -> str:

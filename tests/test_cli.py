@@ -18,6 +18,7 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 
+import pypetx.store
 from pypetx import Environment, cartesian_product
 from pypetx.cli import cli
 from pypetx.store.load import list_trajectories, open_results, read_tree
@@ -365,6 +366,6 @@ class TestSubprocess:
         ds = open_results(out)
         assert ds.z.values.tolist() == [2.0, 4.0, 6.0]
         assert bool(ds.completed.all())
-        workers = {str(w) for w in np.asarray(ds.worker.values).ravel()}
+        workers = set(pypetx.store.workers(ds).values.ravel())
         assert all(w.startswith("tcp://") for w in workers), workers
         assert "3 completed, 0 failed" in _pypetx("show", out).stdout

@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import pypetx
 from pypetx import Environment, SweepFailed, cartesian_product, latin_hypercube, sweep
+from pypetx.store import error_of, traceback_of
 
 
 def multiply(traj):
@@ -114,8 +116,11 @@ def test_failures_are_recorded_and_raised_after_the_sweep(tmp_path, cluster):
         env.run(fragile)
     ds = env.dataset
     assert ds.failed.sel(x=2.0).all() and not ds.failed.sel(x=1.0).any()
-    assert ds.error.sel(x=2.0, y=1.0).values.item() == "ValueError: x=2.0 is unstable"
-    assert "in fragile" in ds.traceback.sel(x=2.0, y=1.0).values.item()
+    assert error_of(ds, x=2.0, y=1.0) == "ValueError: x=2.0 is unstable"
+    assert "in fragile" in traceback_of(ds, x=2.0, y=1.0)
+    bad = pypetx.failures(ds)
+    assert bad.index.tolist() == [2, 3] and bad.x.tolist() == [2.0, 2.0]
+    assert bad.y.tolist() == [1.0, 2.0] and (bad.error == "ValueError: x=2.0 is unstable").all()
     assert np.isnan(ds.z.sel(x=2.0).values).all() and ds.z.sel(x=3.0, y=1.0) == 3.0
     assert env.summary.n_failed == 2 and env.summary.n_completed == 4
 

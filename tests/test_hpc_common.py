@@ -54,7 +54,7 @@ def expected_z(nx=20, ny=10):
 
 def squeue(fmt="%i %j %T"):
     out = subprocess.run(["squeue", "-h", "-o", fmt], capture_output=True, text=True,
-                         timeout=30).stdout
+                         timeout=30, check=False).stdout
     return [line.split() for line in out.splitlines() if line.strip()]
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import dask
 import pytest
 
-from pypetx.engine import ClusterError, SchedulerLost, resolve_backend
-from pypetx.engine import jobqueue
+from pypetx.engine import ClusterError, SchedulerLost, jobqueue, resolve_backend
 
 pytest.importorskip("dask_jobqueue")
 

@@ -13,12 +13,17 @@ import sys
 
 import numpy as np
 import pytest
+from test_hpc_common import JOB, expected_z, make_env, multiply
 
 from pypetx.engine import jobqueue, resolve_backend
 
-from test_hpc_common import JOB, expected_z, make_env, multiply
-
 OPTIONS = dict(JOB, scheduler_options={"dashboard_address": "127.0.0.1:0"})
+
+
+@pytest.fixture(autouse=True)
+def _job_outputs_in_tmp(tmp_path, monkeypatch):
+    # sbatch/qsub write the jobs' output files into the submitting directory
+    monkeypatch.chdir(tmp_path)
 
 
 def test_pbs_job_script_exactly():

@@ -12,11 +12,10 @@ import threading
 
 import numpy as np
 import pytest
+from test_hpc_common import expected_z, make_env, slow_multiply, wait_for, worker_env
 
 import pypetx
 from pypetx.engine import ClusterError, SchedulerLost
-
-from test_hpc_common import expected_z, make_env, slow_multiply, wait_for, worker_env
 
 
 @pytest.fixture
@@ -49,7 +48,7 @@ def _stored(path):
 
 @pytest.mark.slow
 def test_lost_scheduler_stops_clearly_then_resume_loses_nothing(tmp_path, dask_processes):
-    sfile, (sched, worker) = dask_processes
+    sfile, (sched, _worker) = dask_processes
     path = tmp_path / "lost.h5"
     env = make_env(path, scheduler=str(sfile), batch_size=4)  # 200 runs of 50 ms
     journal = path.with_name(path.name + ".pypetx")

@@ -10,24 +10,29 @@ import threading
 
 import numpy as np
 import pytest
-
-from pypetx.engine import ClusterError, resolve_backend, run_batches
-
 from test_hpc_common import (
     JOB,
     expected_z,
     make_env,
     multiply,
     slow_multiply,
-    slower_multiply,  # noqa: F401
     slow_multiply2,
+    slower_multiply,  # noqa: F401
     squeue,
     wait_for,
 )
 
+from pypetx.engine import ClusterError, resolve_backend, run_batches
+
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 OPTIONS = dict(JOB, scheduler_options={"dashboard_address": "127.0.0.1:0"})
+
+
+@pytest.fixture(autouse=True)
+def _job_outputs_in_tmp(tmp_path, monkeypatch):
+    # sbatch/qsub write the jobs' output files into the submitting directory
+    monkeypatch.chdir(tmp_path)
 
 
 def worker_jobs():

@@ -9,10 +9,9 @@ import textwrap
 import dask
 import pytest
 from click.testing import CliRunner
+from test_hpc_common import TESTS, squeue, wait_for
 
 from pypetx.cli import cli
-
-from test_hpc_common import TESTS, squeue, wait_for
 
 SWEEP = textwrap.dedent("""
     import sys
@@ -70,10 +69,10 @@ def test_submitted_driver_job_runs_to_completion_and_resubmission_resumes(tmp_pa
         res = subprocess.run(
             [sys.executable, "-m", "pypetx.cli", "submit", str(script), str(results),
              "--time", "00:05:00", "--mem", "1GB", "--output", str(out)],
-            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+            capture_output=True, text=True, timeout=60, cwd=tmp_path, check=False)
         assert res.returncode == 0, res.stderr
         job = res.stdout.split()[3]  # "Submitted batch job 42"
-        wait_for(lambda: not any(row[0] == job for row in squeue("%i")), timeout=90,
+        wait_for(lambda job=job: not any(row[0] == job for row in squeue("%i")), timeout=90,
                  interval=0.5)
         outputs.append(out.read_text())
     assert "RESULT ran=50 completed=50 resume=True" in outputs[0], outputs[0]

@@ -116,7 +116,7 @@ def test_results_are_recorded(view):
         ("$set.$.w", (3,), {}),
         ("q", (4,), {}),
         ("sub.r", (5,), {}),
-        (Result, ("typed", 6), {}),
+        ("typed", (6,), {}),  # a plain Result class: only the name and value matter
     ]
 
 

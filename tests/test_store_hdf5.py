@@ -9,7 +9,19 @@ import xarray as xr
 
 from pypetx.errors import StorageError
 from pypetx.explore import Exploration, cartesian_product
-from pypetx.store import get_ragged, get_ragged_at, list_trajectories, open_results, open_store, read_tree
+from pypetx.store import (
+    error_of,
+    failures,
+    get_ragged,
+    get_ragged_at,
+    list_trajectories,
+    open_results,
+    open_store,
+    read_tree,
+    traceback_of,
+    worker_names,
+    workers,
+)
 from pypetx.store.batch import ResultMeta
 from pypetx.store.testing import make_batch
 
@@ -61,12 +73,17 @@ def test_grid_roundtrip_plain_xarray(tmp_path):
     assert plain.v.dtype == np.int64 and plain.v.values[2, 3, 0] == 11
     assert plain.z.attrs["units"] == "s" and plain.z.attrs["comment"] == "zz"
     assert plain.completed.all() and not plain.failed.any()
-    assert plain.worker.values[0, 0] == "tcp://127.0.0.1:1"
+    # worker: an int code over the explored dims, the names in an attribute
+    assert plain.worker.dtype == np.int32 and (plain.worker.values == 0).all()
+    assert worker_names(plain) == ["tcp://127.0.0.1:1"]
+    assert workers(plain).values[0, 0] == "tcp://127.0.0.1:1"
+    assert plain.failure_run.size == 0 and failures(plain).empty
     assert plain.attrs["parameters.ncars"] == 42 and plain.attrs["comment"] == "hello"
     assert plain.z.encoding["zlib"] and plain.z.encoding["complevel"] == 4
     assert plain.z.encoding["chunksizes"] == (1, 4)
-    assert set(plain.data_vars) == {"completed", "failed", "duration", "worker", "error",
-                                    "traceback", "z", "v"}  # the tree stays in its sub-group
+    assert set(plain.data_vars) == {"completed", "failed", "duration", "worker", "failure_run",
+                                    "failure_error", "failure_traceback", "z", "v"}
+    # (the tree stays in its sub-group)
     records, attrs = read_tree(path, "traj")
     assert attrs["name"] == "traj"
     by_path = {r["path"]: r for r in records}
@@ -84,7 +101,15 @@ def test_failed_runs_masked_and_int_fill(tmp_path):
         np.testing.assert_array_equal(st.failed_runs(), [0, 0, 0, 0, 1, 0])
         ds = st.finalize().load()
     assert ds.failed.values[1, 1] and not ds.completed.values[1, 1]
-    assert "run 4" in ds.error.values[1, 1] and "Traceback" in ds.traceback.values[1, 1]
+    assert "run 4" in error_of(ds, x=2, y=2) and "Traceback" in traceback_of(ds, x=2, y=2)
+    assert error_of(ds, x=2, y=1) == "" and error_of(ds, x=2).values.tolist()[1] != ""
+    # messages only for failed runs, along ``failure``: run index, cell, texts
+    assert ds.failure_run.values.tolist() == [4] and ds.failure.values.tolist() == [4]
+    assert ds.failure.attrs["compress"] == "x y"
+    table = failures(ds)
+    assert table.index.tolist() == [4] and table.loc[4, "x"] == 2 and table.loc[4, "y"] == 2
+    assert table.loc[4, "error"] == "ValueError: run 4 failed"
+    assert table.loc[4, "traceback"].startswith("Traceback")
     assert np.isnan(ds.z.values[1, 1]) and ds.z.values[1, 2] == 5.0
     assert np.isnan(ds.v.values[1, 1]).all()  # CF _FillValue masks the missing int run
     assert ds.v.where(ds.completed).sum() == 3 * (0 + 1 + 2 + 3 + 5)
@@ -205,7 +230,7 @@ def test_resume_from_journal_and_file(tmp_path):
     ds = st.finalize()
     st.close()
     assert ds.z.values.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0] and ds.completed.all()
-    assert not ds.failed.any() and ds.error.values[3] == ""
+    assert not ds.failed.any() and error_of(ds, x=ds.x.values[3]) == "" and ds.failure_run.size == 0
     assert not (tmp_path / "res.h5.pypetx").exists()
 
 

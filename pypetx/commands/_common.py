@@ -27,8 +27,9 @@ __all__ = [
     "trajectory_names",
 ]
 
-#: Per-run status variables every cube holds (see pypetx.store.layout.STATUS_VARS).
-STATUS = ("completed", "failed", "duration", "worker", "error", "traceback")
+#: Status variables of a cube, either format (see pypetx.store.layout.ALL_STATUS).
+STATUS = ("completed", "failed", "duration", "worker", "failure_run", "failure_error",
+          "failure_traceback", "error", "traceback")
 
 group_option = click.option(
     "--group", "-g", "group", metavar="NAME",

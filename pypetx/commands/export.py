@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 
 from pypetx.commands._common import (
     check_variable,
@@ -139,7 +140,20 @@ def to_table(ds: Any, variables: tuple[str, ...] = ()) -> Any:
     else:
         chosen = [v for v in result_vars(ds) if set(ds[v].dims) <= dims]
         chosen += [s for s in TABLE_STATUS if s in ds.data_vars]
-    table = ds[chosen].to_dataframe().reset_index()
+    error = not variables and "error" in TABLE_STATUS and "failure_run" in ds.variables
+    order = list(explored_dims(ds))
+    if error:
+        table = ds[chosen].to_dataframe(dim_order=order).reset_index()
+    else:
+        table = ds[chosen].to_dataframe().reset_index()
+    if error:  # format 2 keeps the messages of failed runs only: one column, "" if none
+        from pypetx.store.status import _failure_cells
+
+        cells, _, errors, _ = _failure_cells(ds)
+        column = np.full(len(table), "", dtype=object)
+        if len(table) == int(np.prod([ds.sizes[d] for d in order])):
+            column[cells] = errors  # rows are the cells in C order of the explored dims
+        table["error"] = column
     # strings come back as bytes/objects from some backends; plain str for CSV/Parquet
     for col in table.columns:
         if table[col].dtype == object:

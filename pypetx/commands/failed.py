@@ -22,7 +22,7 @@ def failed_runs(ds: Any) -> list[dict[str, Any]]:
     """One dict per failed run: ``index``, ``params`` (coordinate -> value), ``error``,
     ``traceback``.
 
-    A run counts as failed when its last attempt failed (``failed`` and not ``completed``).
+    A run counts as failed when its last attempt failed (see :func:`pypetx.failures`).
 
     Parameters
     ----------
@@ -34,21 +34,21 @@ def failed_runs(ds: Any) -> list[dict[str, Any]]:
     list of dict
         In run-index order.
     """
-    dims = explored_dims(ds)
-    status = ds[["completed", "failed", "error", "traceback"]].load()
-    mask = np.asarray(status["failed"].values, dtype=bool) & ~np.asarray(
-        status["completed"].values, dtype=bool)
-    shape = tuple(ds.sizes[d] for d in dims)
+    from pypetx.store.status import failures
+
+    table = failures(ds)
+    params = [c for c in table.columns if c not in ("error", "traceback")]
     out = []
-    for pos in np.argwhere(mask):
-        cell = status.isel(dict(zip(dims, (int(p) for p in pos))))
-        # the cell's coordinates: dimension coords and zipped/run coordinates alike
-        params = {str(k): v.values.item() for k, v in cell.coords.items()
-                  if v.ndim == 0 and k not in ("run", "run_name")}
-        index = int(cell["run"]) if "run" in cell.coords else int(np.ravel_multi_index(pos, shape))
-        out.append({"index": index, "params": params, "error": str(cell["error"].values),
-                    "traceback": str(cell["traceback"].values)})
-    return sorted(out, key=lambda r: r["index"])
+    for index, row in zip(table.index.tolist(), table.itertuples(index=False, name=None)):
+        values = dict(zip(table.columns, row))
+        out.append({"index": int(index),
+                    "params": {k: _item(values[k]) for k in params},
+                    "error": str(values["error"]), "traceback": str(values["traceback"])})
+    return out
+
+
+def _item(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
 
 
 @click.command("failed")

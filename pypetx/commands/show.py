@@ -177,7 +177,11 @@ def describe(path: str | Path, name: str) -> str:
         duration = np.asarray(ds["duration"].values, dtype=float)
         ran = np.isfinite(duration) & (duration > 0)
         if ran.any():
-            workers = {str(w) for w in np.asarray(ds["worker"].values).ravel() if str(w)}
+            codes = np.asarray(ds["worker"].values).ravel()
+            if codes.dtype.kind in "iu":  # format 2: worker codes, -1 for none
+                workers = set(np.unique(codes[codes >= 0]).tolist())
+            else:
+                workers = {str(w) for w in codes if str(w)}
             lines.append(f"  timing: {duration[ran].sum():.3g} s of run time, "
                          f"{duration[ran].mean():.3g} s per run (max {duration[ran].max():.3g} s), "
                          f"{len(workers)} worker(s)")

@@ -137,7 +137,7 @@ def submit(script: Path, args: tuple[str, ...], kind: str, dry_run: bool,
     command = shlex.split(cluster_class(kind).job_cls.submit_command)
     try:
         res = subprocess.run([*command, str(target)], capture_output=True, text=True,
-                             timeout=120)
+                             timeout=120, check=False)
     except FileNotFoundError:
         raise click.ClickException(
             f"{command[0]!r} is not on PATH here: submit from a login node of the cluster "

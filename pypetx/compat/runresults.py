@@ -234,7 +234,8 @@ class RunResults:
         return f"<results of {self._traj.f_idx_to_run(self._idx)}{where} (lazy, from the cube)>"
 
 
-_STATUS = {"completed", "failed", "duration", "worker", "error", "traceback", "run_name"}
+_STATUS = {"completed", "failed", "duration", "worker", "error", "traceback", "run_name",
+           "failure_run", "failure_error", "failure_traceback"}
 
 
 def walk(start: Any, path: str) -> Any:

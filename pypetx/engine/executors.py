@@ -32,7 +32,6 @@ __all__ = [
     "CLUSTER_NAMES",
     "Backend",
     "ClusterError",
-    "DistributedBackend",
     "ExecutorBackend",
     "SchedulerLost",
     "SynchronousBackend",

@@ -57,7 +57,7 @@ def cluster_class(kind: str) -> type:
 
 
 # ---------------------------------------------------------------------------- walltime
-def parse_walltime(walltime: str | int | float | None) -> float | None:
+def parse_walltime(walltime: str | float | None) -> float | None:
     """Seconds of a walltime in the batch systems' notations, or ``None``.
 
     Accepts SLURM's ``MM``, ``MM:SS``, ``HH:MM:SS``, ``D-HH``, ``D-HH:MM``,
@@ -412,7 +412,8 @@ def _ended_slurm_jobs(job_ids: list[str]) -> set[str]:
         return set()
     try:
         res = subprocess.run(["squeue", "-h", "-t", "all", "-j", ",".join(job_ids),
-                              "-o", "%i %T"], capture_output=True, text=True, timeout=30)
+                              "-o", "%i %T"], capture_output=True, text=True, timeout=30,
+                             check=False)
     except (OSError, subprocess.TimeoutExpired):
         return set()
     if res.returncode != 0 and "Invalid job id" not in res.stderr:
@@ -426,7 +427,7 @@ def _rejected_message(plan: JobqueuePlan, exc: BaseException) -> str:
     text = str(exc)
     # dask-jobqueue's message holds the command, stdout and stderr: keep stderr, the
     # batch system's own words.
-    match = re.search(r"stderr:\n(.*)", text, re.S)
+    match = re.search(r"stderr:\n(.*)", text, re.DOTALL)
     detail = (match.group(1) if match else text).strip()
     submit = shlex.split(plan.cls.job_cls.submit_command)[0]
     return (
@@ -463,7 +464,7 @@ def describe_jobs(kind: str, job_ids: list[str]) -> str:
 
 def _run(cmd: list[str]) -> str:
     try:
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"({' '.join(cmd)} failed: {exc})"
     return res.stdout + res.stderr

@@ -321,18 +321,6 @@ def failed_batch(indices: np.ndarray, exc: BaseException) -> BatchResult:
     )
 
 
-def _replaceable(handler: Any) -> bool:
-    """True for SIGINT handlers that only stand in for Python's default.
-
-    Importing ``dask_jobqueue`` installs ``lambda *_: sys.exit()`` at module level (for its
-    own CLI runner); it is nobody's choice for a sweep, and would turn Ctrl-C into a
-    SystemExit in the middle of a store write.
-    """
-    if handler is signal.default_int_handler:
-        return True
-    return getattr(handler, "__module__", "") == "dask_jobqueue.runner"
-
-
 class _InterruptGuard:
     """Turn SIGINT into a flag, raising ``KeyboardInterrupt`` only where it is safe.
 
@@ -340,8 +328,10 @@ class _InterruptGuard:
     the store; inside Dask's client machinery it could corrupt its state. So the handler
     only raises while the driver is blocked waiting for results (``interruptible``); at
     any other moment it records the request, which :meth:`check` raises at the top of the
-    next loop. Installed only in the main thread and only over Python's default handler
-    (or dask-jobqueue's import-time one), so a handler the user installed stays in charge.
+    next loop. Installed in the main thread for the duration of the sweep, over whatever
+    handler was there (Python's default, dask-jobqueue's import-time ``sys.exit`` one,
+    Brian2's chaining one, a user's) and restored afterwards: those handlers would raise
+    or exit in the middle of a store write.
     """
 
     def __init__(self) -> None:
@@ -350,9 +340,7 @@ class _InterruptGuard:
         self._previous: Any = None
 
     def __enter__(self) -> Self:
-        if threading.current_thread() is threading.main_thread() and _replaceable(
-            signal.getsignal(signal.SIGINT)
-        ):
+        if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 

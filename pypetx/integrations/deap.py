@@ -153,13 +153,17 @@ def _check_genomes(ds: Any, genomes: list[np.ndarray], g: int) -> None:
 def _read_stored(filename: str, name: str) -> dict[str, Any] | None:
     """Generations stored by an earlier session: columns of the newest exploration (the
     journal's, when the driver was interrupted) and completed runs from the file."""
+    from pypetx.store.layout import decode_exploration
     from pypetx.store.load import list_trajectories, open_results
 
     columns: dict[str, list] = {}
     journal = os.path.join(filename + ".pypetx", name, "exploration.json")
     if os.path.exists(journal):
         with open(journal) as fh:
-            columns = json.load(fh).get("columns", {})
+            desc = json.load(fh)
+        folder = os.path.dirname(journal)
+        columns = decode_exploration(desc, lambda ref: np.load(
+            os.path.join(folder, f"exploration-{ref['sha1']}.npy")))["columns"]
     if not os.path.exists(filename) or name not in list_trajectories(filename):
         if not columns:
             return None
@@ -168,7 +172,7 @@ def _read_stored(filename: str, name: str) -> dict[str, Any] | None:
                 "genome": empty, "fitness": empty}
     ds = open_results(filename, name)
     if not columns:
-        columns = json.loads(ds.attrs["pypetx_exploration"])["columns"]
+        columns = decode_exploration(json.loads(ds.attrs["pypetx_exploration"]), ds)["columns"]
     if "fitness" not in ds:
         return None
     return {"columns": columns,

@@ -23,7 +23,14 @@ from pypetx.store.codec import encode_tree, parameter_attrs
 from pypetx.store.cube import Cube
 from pypetx.store.lock import DriverLock
 from pypetx.store.journal import Journal
-from pypetx.store.layout import FORMAT_VERSION, exploration_json, explored_dims
+from pypetx.store.layout import (
+    FORMAT_VERSION,
+    describe_exploration,
+    exploration_columns,
+    exploration_from_json,
+    exploration_json,
+    explored_dims,
+)
 from pypetx.store.sources import CubeSource, JournalSource, Source, stored_infos
 
 __all__ = ["JournaledStore", "Store", "open_store"]
@@ -54,8 +61,37 @@ def _attr_value(value: Any) -> Any:
     return json.dumps(value, default=str)
 
 
+def _comparable(values: Any) -> Any:
+    """A column as a numeric array when it is one (fast comparison), else a list."""
+    from pypetx.explore import _numeric_array
+
+    if isinstance(values, np.ndarray):
+        return values if values.dtype.kind in "biuf" else values.tolist()
+    values = list(values)
+    arr = _numeric_array(values)
+    return values if arr is None else arr
+
+
+def _first_difference(a: Any, b: Any) -> int | None:
+    """The first index where the (equally long) columns differ, NaN equal to NaN."""
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        same = a == b
+        if a.dtype.kind == "f" and b.dtype.kind == "f":
+            same |= np.isnan(a) & np.isnan(b)
+        bad = np.flatnonzero(~same)
+        return int(bad[0]) if bad.size else None
+    a = a.tolist() if isinstance(a, np.ndarray) else a
+    b = b.tolist() if isinstance(b, np.ndarray) else b
+    if a == b:
+        return None
+    return next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
+
+
 def _same_or_expansion(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
-    """Why ``new`` is neither ``old`` nor an expansion of it (``None`` if it is)."""
+    """Why ``new`` is neither ``old`` nor an expansion of it (``None`` if it is).
+
+    Both are ``{"names", "columns"}`` (columns lists or numpy arrays, see
+    :func:`~pypetx.store.layout.exploration_columns`)."""
     if list(old["names"]) != list(new["names"]):
         return f"explored parameters differ: stored {old['names']}, given {new['names']}"
     n_old = len(old["columns"][old["names"][0]])
@@ -63,11 +99,35 @@ def _same_or_expansion(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | 
     if n_new < n_old:
         return f"the stored exploration has {n_old} runs, the given one only {n_new}"
     for name in old["names"]:
-        a, b = old["columns"][name], new["columns"][name][:n_old]
-        if a != b:
-            run = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
+        a = _comparable(old["columns"][name])
+        b = _comparable(new["columns"][name][:n_old])
+        run = _first_difference(a, b)
+        if run is not None:
             return f"{name} differs at run {run}: stored {a[run]!r}, given {b[run]!r}"
     return None
+
+
+def _journal_arrays(directory: Path) -> Callable[[Mapping[str, Any]], np.ndarray]:
+    """Reads the arrays a journaled ``exploration.json`` refers to."""
+    return lambda ref: np.load(directory / f"exploration-{ref['sha1']}.npy", allow_pickle=False)
+
+
+def _write_journal_exploration(journal: Journal, text: str,
+                               arrays: Mapping[str, np.ndarray]) -> None:
+    """``exploration.json`` and the arrays it refers to (written first, named by content,
+    so the json never refers to a missing or other array); stale arrays are removed."""
+    from pypetx.store.journal import write_atomic
+
+    directory = journal.directory
+    keep = {f"exploration-{digest}.npy" for digest in arrays}
+    for digest, arr in arrays.items():
+        path = directory / f"exploration-{digest}.npy"
+        if not path.exists():
+            write_atomic(path, lambda f, arr=arr: np.save(f, arr, allow_pickle=False))
+    journal.write_json("exploration.json", None, text=text)
+    for path in directory.glob("exploration-*.npy"):
+        if path.name not in keep:
+            path.unlink(missing_ok=True)
 
 
 class JournaledStore:
@@ -173,17 +233,23 @@ class JournaledStore:
                 "to continue it, or choose another trajectory name"
             )
         self.journal = Journal(self.journal_dir)
-        new = exploration_json(exploration)
-        self._exploration_text = json.dumps(new)
-        old = self.journal.read_json("exploration.json")
-        if old is None and self._stored is not None:
-            old = json.loads(self._stored.attrs["pypetx_exploration"])
-        if old is not None:
-            problem = _same_or_expansion(old, new)
+        new, arrays = describe_exploration(exploration)
+        self._exploration_text = text = json.dumps(new)
+        old_text, old_arrays = None, None
+        journaled = self.journal.directory / "exploration.json"
+        if journaled.exists():
+            old_text, old_arrays = journaled.read_text(), _journal_arrays(self.journal.directory)
+        elif self._stored is not None:
+            old_text, old_arrays = self._stored.attrs["pypetx_exploration"], self._stored
+        if old_text is not None and old_text != text:  # equal text: the same points
+            old = {"names": json.loads(old_text)["names"],
+                   "columns": exploration_columns(json.loads(old_text), old_arrays)}
+            problem = _same_or_expansion(
+                old, {"names": new["names"], "columns": exploration_columns(new, arrays)})
             if problem:
                 raise StorageError(f"cannot resume {self.where}: the exploration is not the "
                                    f"stored one nor an expansion of it: {problem}")
-        self.journal.write_json("exploration.json", new, text=self._exploration_text)
+        _write_journal_exploration(self.journal, text, arrays)
         self._status_from_sources()
 
     def _release_stored(self) -> None:
@@ -201,9 +267,8 @@ class JournaledStore:
     def _sources(self) -> list[Source]:
         sources: list[Source] = []
         if self._stored_cube() is not None:
-            from pypetx.explore import Exploration
-
-            old = Exploration.from_dict(json.loads(self._stored.attrs["pypetx_exploration"]))
+            old = exploration_from_json(json.loads(self._stored.attrs["pypetx_exploration"]),
+                                        self._stored)
             dims = explored_dims(old)
             sources.append(CubeSource(self._stored, dims, np.asarray(old.positions),
                                       stored_infos(self._stored, dims)))

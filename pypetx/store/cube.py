@@ -8,11 +8,18 @@ explored dimensions (about ``_TASK_BYTES`` each); the task of a block reads only
 sources holding runs of that block, so writing the cube streams through the driver with
 memory bounded by a few blocks. Ragged and pickled results become CF contiguous ragged arrays:
 ``<name>`` along ``<name>_obs`` (values of all cells in C order) and ``<name>_count``.
+
+Status: ``completed``, ``failed``, ``duration`` and the ``worker`` code over the explored
+dims (the worker names, collected from all sources first, are an attribute); error
+messages and tracebacks only of the failed runs, along ``failure`` (``failure_run``,
+``failure_error``, ``failure_traceback``), so a sweep with few failures stores (and every
+reader decodes) few strings.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -23,9 +30,13 @@ import xarray as xr
 
 from pypetx.store.layout import (
     EMPTY,
+    FAILURE_DIM,
+    FAILURE_VARS,
     FIXED,
+    NO_WORKER,
     PICKLE,
     STATUS_VARS,
+    WORKER_NAMES,
     ResultInfo,
     chunk_shape,
     explored_coords,
@@ -42,11 +53,14 @@ __all__ = ["Cube", "build_cube", "eager_budget"]
 _counter = itertools.count()
 #: Lazy path: aim for dask tasks of about this many bytes (whole storage chunks each).
 _TASK_BYTES = 64 * 2**20
-#: Rough in-memory bytes of one cell's status variables (bools, float, 3 string pointers
-#: and one short string object).
-_STATUS_CELL_BYTES = 1 + 1 + 8 + 3 * 8 + 64
+#: In-memory bytes of one cell's status variables (2 bools, float64, int32 worker code).
+_STATUS_CELL_BYTES = 1 + 1 + 8 + 4
+#: Rough in-memory bytes of one failed run's message and traceback.
+_FAILURE_BYTES = 4096
+#: Failures per lazy block of the failure variables.
+_FAILURES_PER_BLOCK = 16384
 _DEFAULT_EAGER_BYTES = 256 * 2**20
-_STATUS_FILL = {"completed": False, "failed": False, "duration": np.nan}
+_STATUS_FILL = {"completed": False, "failed": False, "duration": np.nan, "worker": NO_WORKER}
 
 
 def eager_budget() -> int:
@@ -70,8 +84,25 @@ def _dask_array(name: str, blocks: dict[tuple[int, ...], tuple], chunks, dtype) 
     return da.Array(graph, key, chunks, dtype=dtype, meta=np.empty((0,) * ndim, dtype))
 
 
+def _worker_codes(src: Source, rows: np.ndarray, table: dict[str, int]) -> np.ndarray:
+    """The cube's worker codes of ``rows`` of ``src`` (``table``: name -> code)."""
+    names, codes = src.workers(rows)
+    # the extra last entry maps a source's own -1 (unknown) to -1
+    lut = np.array([table.get(n, NO_WORKER) if n else NO_WORKER for n in names] + [NO_WORKER],
+                   np.int32)
+    return lut[codes]
+
+
+def _status_values(src: Source, name: str, rows: np.ndarray,
+                   workers: dict[str, int] | None) -> np.ndarray:
+    if name == "worker":
+        return _worker_codes(src, rows, workers or {})
+    return src.status(name, rows)
+
+
 def _fixed_block(name: str, status: bool, shape: tuple[int, ...], dtype: np.dtype, fill: Any,
-                 parts: list[tuple[Source, np.ndarray, np.ndarray]]) -> np.ndarray:
+                 parts: list[tuple[Source, np.ndarray, np.ndarray]],
+                 workers: dict[str, int] | None = None) -> np.ndarray:
     nd = len(parts[0][2][0]) if parts else 0
     grid = shape[:nd]
     if dtype == object or not parts:
@@ -85,7 +116,7 @@ def _fixed_block(name: str, status: bool, shape: tuple[int, ...], dtype: np.dtyp
     for src, rows, local in parts:
         if status:
             at = tuple(local.T)
-            out[at] = src.status(name, rows)
+            out[at] = _status_values(src, name, rows, workers)
         else:
             info = src.infos.get(name)
             if info is None or info.mode == EMPTY:
@@ -121,6 +152,16 @@ def _ragged_block(name: str, mode: str, dtype: np.dtype, n: int,
             pieces[o] = v
     got = [np.asarray(p).astype(dtype, copy=False) for p in pieces if p is not None]
     return np.concatenate(got) if got else np.zeros(0, dtype)
+
+
+def _failure_block(which: int, n: int, items: list[tuple[Source, np.ndarray, np.ndarray]]
+                   ) -> np.ndarray:
+    """Error messages (``which`` 0) or tracebacks (1) of ``n`` failures from their sources:
+    ``items`` are ``(source, rows, positions in the block)``."""
+    out = np.full(n, "", dtype=object).astype(FAILURE_VARS["failure_error"])
+    for src, rows, order in items:
+        out[order] = src.messages(rows)[which]
+    return out
 
 
 class Cube:
@@ -186,7 +227,7 @@ class Cube:
     def nbytes(self, *, fixed_results: bool = True) -> int:
         """Estimated in-memory size of the assembled cube (strings counted roughly)."""
         cells = math.prod(self.shape)
-        total = cells * _STATUS_CELL_BYTES
+        total = cells * _STATUS_CELL_BYTES + len(self.failures[0]) * _FAILURE_BYTES
         for info in self.infos.values():
             if info.mode in (FIXED, EMPTY):
                 if fixed_results:
@@ -270,7 +311,7 @@ class Cube:
                 for name, status, _, _, _ in specs:
                     out = outs[name]
                     if status:
-                        out[cells] = src.status(name, rows)
+                        out[cells] = _status_values(src, name, rows, self.workers)
                         continue
                     info = src.infos.get(name)
                     if info is None or info.mode == EMPTY:
@@ -291,9 +332,10 @@ class Cube:
         blocks = {}
         nblocks = [len(c) for c in self.dask_chunks]
         plan = self.plan
+        workers = self.workers if name == "worker" and status else None
         for idx in itertools.product(*(range(b) for b in nblocks)):
             bshape = tuple(c[i] for c, i in zip(self.dask_chunks, idx)) + value_shape
-            task = (_fixed_block, name, status, bshape, dtype, fill, plan.get(idx, []))
+            task = (_fixed_block, name, status, bshape, dtype, fill, plan.get(idx, []), workers)
             blocks[idx + (0,) * len(value_shape)] = task
         chunks = self.dask_chunks + tuple((s,) for s in value_shape)
         return _dask_array(name, blocks, chunks, dtype)
@@ -308,7 +350,87 @@ class Cube:
     def status_variable(self, name: str, eager: bool = False) -> xr.Variable:
         dtype = STATUS_VARS[name]
         fill = _STATUS_FILL.get(name, "")
-        return xr.Variable(self.dims, self._data(eager, name, True, dtype, fill, ()))
+        attrs = {}
+        if name == "worker":
+            attrs = {"long_name": "worker that ran the run (index into worker_names; "
+                                  f"{NO_WORKER}: none)",
+                     WORKER_NAMES: json.dumps(list(self.workers))}
+        elif name == "duration":
+            # not ``units``: CF readers would decode seconds to timedeltas
+            attrs = {"long_name": "run time in seconds"}
+        return xr.Variable(self.dims, self._data(eager, name, True, dtype, fill, ()), attrs)
+
+    # status strings: worker names, failures ---------------------------------------------
+
+    @property
+    def workers(self) -> dict[str, int]:
+        """Worker name -> code, over the runs every source owns (oldest source first)."""
+        if "_workers" not in self.__dict__:
+            table: dict[str, int] = {}
+            for src, rows in zip(self.sources, self.mine):
+                if not len(rows):
+                    continue
+                names, codes = src.workers(rows)
+                for c in np.unique(codes[codes >= 0]):
+                    if names[c]:
+                        table.setdefault(names[c], len(table))
+            self._workers = table
+        return self._workers
+
+    @property
+    def failures(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The failed runs in run order: ``(runs, source ids, rows in their sources)``."""
+        if "_failures" not in self.__dict__:
+            runs, sids, rows = [], [], []
+            for sid, (src, mine) in enumerate(zip(self.sources, self.mine)):
+                if not len(mine):
+                    continue
+                bad = mine[np.asarray(src.status("failed", mine), bool)]
+                runs.append(src.runs[bad])
+                sids.append(np.full(len(bad), sid, np.int64))
+                rows.append(bad)
+            if runs:
+                r, s, w = (np.concatenate(a).astype(np.int64) for a in (runs, sids, rows))
+                order = np.argsort(r, kind="stable")
+                self._failures = (r[order], s[order], w[order])
+            else:
+                self._failures = (np.zeros(0, np.int64),) * 3
+        return self._failures
+
+    def failure_coord(self) -> xr.Variable:
+        """The ``failure`` coordinate: C-order cell of each failed run in the explored dims
+        (CF "compression by gathering": ``compress`` lists the dims)."""
+        cells = self.cell_of_run[self.failures[0]].astype(np.int64)
+        return xr.Variable(FAILURE_DIM, cells, {
+            "compress": " ".join(self.dims),
+            "long_name": "cell of each failed run (C-order index into the compressed dims)"})
+
+    def failure_variables(self, eager: bool = False) -> dict[str, xr.Variable]:
+        """``failure_run``, ``failure_error``, ``failure_traceback`` along ``failure``."""
+        runs, sids, rows = self.failures
+        per_block = max(1, len(runs) if eager else _FAILURES_PER_BLOCK)
+        blocks: dict[int, list] = {}
+        for k, f0 in enumerate(range(0, len(runs), per_block)):
+            sl = slice(f0, min(f0 + per_block, len(runs)))
+            items = []
+            for sid in np.unique(sids[sl]):
+                order = np.flatnonzero(sids[sl] == sid)
+                items.append((self.sources[sid], rows[sl][order], order))
+            blocks[k] = (sl.stop - sl.start, items)
+        dtype = FAILURE_VARS["failure_error"]
+        out = {"failure_run": xr.Variable(FAILURE_DIM, runs, {
+            "long_name": "run index of each failed run (its cell: the exploration's positions)"})}
+        for which, name in enumerate(("failure_error", "failure_traceback")):
+            if eager or not blocks:
+                data = (_failure_block(which, *blocks[0]) if blocks
+                        else np.zeros(0, object).astype(dtype))
+            else:
+                data = _dask_array(name, {(k,): (_failure_block, which, *b)
+                                          for k, b in blocks.items()},
+                                   (tuple(b[0] for b in blocks.values()),), dtype)
+            what = "error message" if which == 0 else "traceback"
+            out[name] = xr.Variable(FAILURE_DIM, data, {"long_name": f"{what} of the failed run"})
+        return out
 
     def _present_all(self, name: str) -> np.ndarray:
         """Whether each run has a value of ``name`` (read eagerly: flags are small)."""
@@ -416,7 +538,7 @@ class Cube:
         if not eager:
             self._set_task_chunks(fixed_results)
         else:
-            specs = [(n, True, dt, _STATUS_FILL.get(n, ""), ()) for n, dt in STATUS_VARS.items()]
+            specs = [(n, True, dt, _STATUS_FILL[n], ()) for n, dt in STATUS_VARS.items()]
             if fixed_results:
                 specs += [(i.name, False, i.dtype, fill_value(i.dtype),
                            tuple(i.shape or ()) if i.mode == FIXED else ())
@@ -424,10 +546,12 @@ class Cube:
             self._eager_all(specs)
         variables: dict[str, xr.Variable] = {
             n: self.status_variable(n, eager) for n in STATUS_VARS}
+        variables.update(self.failure_variables(eager))
         for info in self.infos.values():
             lazy_fixed = not fixed_results and info.mode in (FIXED, EMPTY)
             variables.update(self.result_variables(info, eager and not lazy_fixed))
-        ds = xr.Dataset(variables, coords=explored_coords(self.exploration), attrs=attrs or {})
+        coords = dict(explored_coords(self.exploration), **{FAILURE_DIM: self.failure_coord()})
+        ds = xr.Dataset(variables, coords=coords, attrs=attrs or {})
         return ds
 
 

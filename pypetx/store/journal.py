@@ -12,6 +12,11 @@ Per result the file holds, by its storage mode (see :mod:`pypetx.store.layout`):
 * ragged: ``<key>_v`` flat concatenated values, ``<key>_n`` element counts per run,
   ``<key>_s`` per-run shapes ``(n, ndim)``;
 * pickle: ``<key>_v`` concatenated cloudpickle bytes (``uint8``), ``<key>_n`` byte counts.
+
+Status: ``completed``, ``failed`` (bool), ``duration`` (float64) per run; ``worker`` the
+batch's worker name (one element); ``msg_rows`` the rows with an error message or a
+traceback and ``msg_error``, ``msg_traceback`` their texts (meta ``"status": 2``). Older
+files hold ``worker``, ``error`` and ``traceback`` as one string per run; both are read.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ __all__ = ["Journal", "JournalEntry", "encode_result", "fsync_dir", "write_atomi
 
 _ENTRY = re.compile(r"^(\d{10})\.npz$")
 _STATUS_STR = ("worker", "error", "traceback")
+#: Journal status layout written by this version (see the module docstring).
+_STATUS_LAYOUT = 2
 
 
 def fsync_dir(directory: Path) -> None:
@@ -302,10 +309,39 @@ class JournalEntry:
         if "_cache" not in self.__dict__:
             self.__dict__["_cache"] = self._read(None)
 
+    @property
+    def _sparse_status(self) -> bool:
+        return self.meta.get("status") == _STATUS_LAYOUT
+
     def status(self, name: str) -> np.ndarray:
         """A per-run status array (strings come back as ``object`` arrays)."""
+        if name in _STATUS_STR and self._sparse_status:
+            n = len(self.indices)
+            if name == "worker":
+                return np.full(n, str(self._get("worker")[0]), dtype=object)
+            out = np.full(n, "", dtype=object)
+            rows, errors, tracebacks = self.messages()
+            out[rows] = errors if name == "error" else tracebacks
+            return out
         arr = self._get(name)
         return arr.astype(object) if name in _STATUS_STR else arr
+
+    def workers(self) -> tuple[list[str], np.ndarray]:
+        """Worker names of the batch and the index into them of every run."""
+        if self._sparse_status:
+            return [str(self._get("worker")[0])], np.zeros(len(self.indices), np.int32)
+        names, codes = np.unique(self._get("worker"), return_inverse=True)
+        return [str(x) for x in names], codes.astype(np.int32).ravel()
+
+    def messages(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows with an error message or traceback, and those texts (``object`` arrays)."""
+        if self._sparse_status:
+            return (self._get("msg_rows").astype(np.int64),
+                    self._get("msg_error").astype(object),
+                    self._get("msg_traceback").astype(object))
+        err, tb = self._get("error"), self._get("traceback")
+        rows = np.flatnonzero((err != "") | (tb != ""))
+        return rows, err[rows].astype(object), tb[rows].astype(object)
 
     def array(self, result: str, part: str) -> np.ndarray:
         """One stored array of a result (``part`` is ``"v"``, ``"p"``, ``"n"`` or ``"s"``)."""
@@ -359,14 +395,22 @@ class Journal:
         the journal then records only that they exist.
         """
         n = len(batch.indices)
+        error, tb = list(batch.error), list(batch.traceback)
+        rows = np.array([k for k in range(n)
+                         if (k < len(error) and error[k]) or (k < len(tb) and tb[k])],
+                        dtype=np.int64)
         arrays: dict[str, np.ndarray] = {
             "indices": np.asarray(batch.indices, dtype=np.int64),
             "completed": np.asarray(batch.completed, dtype=bool),
             "failed": np.asarray(batch.failed, dtype=bool),
             "duration": np.asarray(batch.duration, dtype=np.float64),
-            "worker": _as_str_array([batch.worker] * n, n),
-            "error": _as_str_array(batch.error, n),
-            "traceback": _as_str_array(batch.traceback, n),
+            "worker": _as_str_array([batch.worker or ""], 1),
+            # messages of the failed runs only: a batch with one long traceback stays small
+            "msg_rows": rows,
+            "msg_error": _as_str_array([error[k] if k < len(error) else "" for k in rows],
+                                       len(rows)),
+            "msg_traceback": _as_str_array([tb[k] if k < len(tb) else "" for k in rows],
+                                           len(rows)),
         }
         infos, keys = {}, {}
         for k, (name, values) in enumerate(batch.results.items()):
@@ -379,7 +423,8 @@ class Journal:
         for k, name in enumerate(worker_written):
             written[name] = {"key": f"w{k}", "meta": _meta_dict(batch.result_meta.get(name))}
             arrays[f"w{k}_p"] = np.asarray(batch.present.get(name, batch.completed), dtype=bool)
-        meta = {"results": infos, "keys": keys, "worker_written": written, "n": n}
+        meta = {"results": infos, "keys": keys, "worker_written": written, "n": n,
+                "status": _STATUS_LAYOUT}
         arrays["meta"] = np.array(json.dumps(meta))
         path = self.directory / f"{self._next:010d}.npz"
         write_atomic(path, lambda f: np.savez(f, **arrays))

@@ -17,8 +17,19 @@ import xarray as xr
 from pypetx.errors import FormatVersionError, StorageError
 from pypetx.store.codec import TREE_GROUP, decode_tree
 from pypetx.store.layout import FORMAT_VERSION
+from pypetx.store.status import error_of, failures, traceback_of, worker_names, workers
 
-__all__ = ["check_group", "list_trajectories", "open_results", "read_tree"]
+__all__ = [
+    "check_group",
+    "error_of",
+    "failures",
+    "list_trajectories",
+    "open_results",
+    "read_tree",
+    "traceback_of",
+    "worker_names",
+    "workers",
+]
 
 PathLike = str | os.PathLike[str]
 
@@ -150,7 +161,15 @@ def read_tree(path: PathLike, name: str | None = None, allow_pickle: bool = Fals
 
 
 def stored_exploration(path: PathLike, name: str | None = None) -> dict[str, Any]:
-    """The stored exploration description (``Exploration.to_dict`` form)."""
+    """The stored exploration as ``{"names", "columns", "axes", "repr"}`` (every run's
+    values as JSON gives them), whichever description the file holds."""
+    from pypetx.store.layout import decode_exploration
+
     path = Path(path)
     name = check_group(path, name)
-    return json.loads(_group_attrs(path, name)["pypetx_exploration"])
+    desc = json.loads(_group_attrs(path, name)["pypetx_exploration"])
+    refers = any(isinstance(v, dict) for v in (desc.get("values") or {}).values())
+    if not refers:
+        return decode_exploration(desc)
+    with open_results(path, name) as ds:
+        return decode_exploration(desc, ds)

@@ -14,7 +14,16 @@ import numpy as np
 import xarray as xr
 
 from pypetx.store.journal import JournalEntry
-from pypetx.store.layout import EMPTY, FIXED, PICKLE, RAGGED, ResultInfo, fill_value
+from pypetx.store.layout import (
+    EMPTY,
+    FIXED,
+    NO_WORKER,
+    PICKLE,
+    RAGGED,
+    WORKER_NAMES,
+    ResultInfo,
+    fill_value,
+)
 
 __all__ = ["CubeSource", "JournalSource", "Source"]
 
@@ -38,7 +47,18 @@ class Source:
         """Drop what :meth:`preload` read and close files."""
 
     def status(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """Per-row status: ``completed``, ``failed``, ``duration``; ``worker``, ``error``,
+        ``traceback`` as ``object`` arrays of strings (``""``: none)."""
         raise NotImplementedError
+
+    def workers(self, rows: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """Worker names and, per row, the index into them (``-1``: unknown)."""
+        names, codes = np.unique(self.status("worker", rows).astype(str), return_inverse=True)
+        return [str(n) for n in names], codes.astype(np.int32).ravel()
+
+    def messages(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Error message and traceback of every row (``object`` arrays, ``""``: none)."""
+        return self.status("error", rows), self.status("traceback", rows)
 
     def present(self, name: str, rows: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -126,6 +146,13 @@ class JournalSource(Source):
     def status(self, name: str, rows: np.ndarray) -> np.ndarray:
         return self.entry.status(name)[rows]
 
+    def workers(self, rows: np.ndarray) -> tuple[list[str], np.ndarray]:
+        names, codes = self.entry.workers()
+        return names, codes[rows]
+
+    def messages(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _scatter_messages(rows, *self.entry.messages())
+
     def present(self, name: str, rows: np.ndarray) -> np.ndarray:
         if name in self._written:
             return self.entry.written_present(name)[rows]
@@ -196,6 +223,37 @@ class CubeSource(Source):
         self.runs = np.flatnonzero(done)
         self._pos = positions[self.runs]
         self._offsets: dict[str, np.ndarray] = {}
+        #: format 1: worker, error, traceback are strings over the explored dims
+        self.legacy = "failure_run" not in ds.variables
+
+    def _worker_names(self) -> list[str]:
+        import json
+
+        return [str(n) for n in json.loads(self.ds["worker"].attrs.get(WORKER_NAMES, "[]"))]
+
+    def workers(self, rows: np.ndarray) -> tuple[list[str], np.ndarray]:
+        if self.legacy:
+            return super().workers(rows)
+        return self._worker_names(), self._cells("worker", self._pos[rows]).astype(np.int32)
+
+    def messages(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.legacy:
+            return super().messages(rows)
+        if "_failure_run" not in self.__dict__:
+            self._failure_run = np.asarray(self.ds["failure_run"].values, np.int64)
+        failure_run = self._failure_run
+        runs = self.runs[rows]
+        at = np.minimum(np.searchsorted(failure_run, runs), max(len(failure_run) - 1, 0))
+        hit = np.flatnonzero(failure_run[at] == runs) if len(failure_run) else np.zeros(0, int)
+        idx = at[hit]
+        errors, tracebacks = np.full(len(rows), "", object), np.full(len(rows), "", object)
+        if len(idx):
+            # read the span of the failures asked for, then pick
+            lo, hi = int(idx.min()), int(idx.max()) + 1
+            for out, var in ((errors, "failure_error"), (tracebacks, "failure_traceback")):
+                span = np.asarray(self.ds[var].variable[lo:hi].values, dtype=object)
+                out[hit] = [_text(v) for v in span[idx - lo]]
+        return errors, tracebacks
 
     def _cells(self, var: str, pos: np.ndarray) -> np.ndarray:
         """Values of ``var`` at the given cells, reading only their bounding box."""
@@ -206,8 +264,16 @@ class CubeSource(Source):
         return box[tuple((pos - lo).T)]
 
     def status(self, name: str, rows: np.ndarray) -> np.ndarray:
+        if not self.legacy and name == "worker":
+            names, codes = self.workers(rows)
+            table = np.array([*names, ""], dtype=object)
+            return table[np.where(codes == NO_WORKER, len(names), codes)]
+        if not self.legacy and name in ("error", "traceback"):
+            return self.messages(rows)[name == "traceback"]
         out = self._cells(name, self._pos[rows])
-        return out.astype(object) if out.dtype.kind in "OUS" else out
+        if out.dtype.kind in "OUS":
+            return np.array([_text(v) for v in out.ravel()], dtype=object).reshape(out.shape)
+        return out
 
     def present(self, name: str, rows: np.ndarray) -> np.ndarray:
         info = self.infos.get(name)
@@ -263,6 +329,25 @@ class CubeSource(Source):
 
     def blobs(self, name: str, rows: np.ndarray) -> list[bytes]:
         return [v.tobytes() for v in self._ranges(name, rows)]
+
+
+def _text(value: Any) -> str:
+    """A stored string as ``str`` (some backends return bytes)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _scatter_messages(rows: np.ndarray, msg_rows: np.ndarray, errors: np.ndarray,
+                      tracebacks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Messages of ``rows`` from the sparse ``(msg_rows, errors, tracebacks)`` of a batch."""
+    err, tb = np.full(len(rows), "", object), np.full(len(rows), "", object)
+    if len(msg_rows) and len(rows):
+        order = np.argsort(msg_rows, kind="stable")
+        sorted_rows = msg_rows[order]
+        at = np.minimum(np.searchsorted(sorted_rows, rows), len(sorted_rows) - 1)
+        hit = sorted_rows[at] == rows
+        err[hit] = errors[order[at[hit]]]
+        tb[hit] = tracebacks[order[at[hit]]]
+    return err, tb
 
 
 def stored_infos(ds: xr.Dataset, dims: tuple[str, ...]) -> dict[str, ResultInfo]:

@@ -27,6 +27,7 @@ from pypetx.store.journal import encode_result
 from pypetx.store.layout import (
     FIXED,
     FORMAT_VERSION,
+    LEGACY_STATUS,
     ResultInfo,
     chunk_shape,
     explored_coords,
@@ -241,7 +242,8 @@ class ZarrStore(JournaledStore):
         with dask.config.set(scheduler="synchronous"):
             sub = ds[rewrite].load()  # status and ragged: small, or read before deleting
         if grp is not None:
-            for name in list(sub.variables):
+            # format 1 status strings (error, traceback) go: failures replace them
+            for name in [*sub.variables, *LEGACY_STATUS]:
                 if name in grp:
                     del grp[name]
         enc = {n: {"compressors": [zarr.codecs.ZstdCodec(level=self.complevel)]}
