@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import dask
 import numpy as np
 
 from pypetx.errors import PypetxError, StorageError, SweepFailed
@@ -20,7 +21,7 @@ log = logging.getLogger("pypetx")
 # pypet keyword arguments that have no meaning on Dask: accepted, warned about once.
 _IGNORED_PYPET_OPTIONS = {
     "multiproc", "ncores", "use_pool", "use_scoop", "wrap_mode", "freeze_input", "queue_maxsize",
-    "cpu_cap", "memory_cap", "swap_cap", "niceness", "timeout", "log_config", "log_stdout",
+    "cpu_cap", "swap_cap", "niceness", "timeout", "log_config", "log_stdout",
     "log_level", "report_progress", "large_overview_tables", "summary_tables", "small_overview_tables",
     "results_per_run", "derived_parameters_per_run", "fletcher32", "complib", "shuffle",
     "pandas_format", "purge_duplicate_comments", "dynamic_imports", "lazy_debug", "graceful_exit",
@@ -126,6 +127,12 @@ class Environment:
         embedded = cluster in (None, "local") and client is None and executor is None
         if n_workers is None and ncores and pypet_options.get("multiproc") and embedded:
             n_workers = int(ncores)  # pypet's process count sizes the embedded LocalCluster
+        # pypet's memory_cap (percent) maps onto Dask's own throttle: a worker whose memory
+        # use passes that fraction of its limit pauses (takes no new tasks) until it drops.
+        memory_cap = pypet_options.pop("memory_cap", None)
+        self._dask_config: dict[str, Any] = {}
+        if memory_cap is not None and float(memory_cap) < 100:
+            self._dask_config["distributed.worker.memory.pause"] = float(memory_cap) / 100
         unknown = set(pypet_options) - _IGNORED_PYPET_OPTIONS
         if unknown:
             raise TypeError(f"Environment() got unexpected keyword arguments {sorted(unknown)}")
@@ -363,6 +370,9 @@ class Environment:
             backend = self._backend or resolve_backend(
                 cluster=self._cluster, client=self._client, executor=self._executor,
                 scheduler=self._scheduler, **self._cluster_options)
+            # The embedded cluster starts on first use, inside run_batches: workers read
+            # this configuration as they start.
+            config = dask.config.set(self._dask_config)
             try:
                 payload = _pack_without_dataset(traj, spec, pack_spec)
                 self.summary = run_batches(
@@ -372,6 +382,7 @@ class Environment:
                                 f"'pypetx resume {self.filename}'",
                 )
             finally:
+                config.__exit__(None, None, None)
                 if self._keep_backend:
                     self._backend = backend  # reused by the next run inside ``with env:``
                 else:

@@ -279,3 +279,14 @@ def test_script_without_main_guard_runs_on_the_local_cluster(tmp_path):
                           timeout=300, env={**os.environ})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("21.0")
+
+
+def test_pypet_memory_cap_pauses_workers_through_dask(tmp_path):
+    def pause_fraction(traj):
+        from distributed import get_worker
+
+        return get_worker().memory_manager.memory_pause_fraction
+
+    env = _env(tmp_path, n_workers=1, memory_cap=70.0)
+    env.traj.f_explore({"x": [1.0], "y": [1.0]})
+    assert env.run(pause_fraction) == [(0, 0.7)]
