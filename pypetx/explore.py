@@ -826,6 +826,9 @@ class Exploration:
         if self._axes is not None:
             return []  # a grid's cells are distinct combinations of distinct axis values
         columns = [self._columns[name] for name in self._names]
+        coded = _row_codes(columns)
+        if coded is not None and coded[1] == self.n_runs:
+            return []  # as many distinct points as runs
         groups, firsts = _group_rows(columns, self.n_runs)
         counts = np.bincount(groups, minlength=len(firsts))
         if not len(counts) or counts.max() < 2:

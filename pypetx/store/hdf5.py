@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import socket
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +136,9 @@ class HDF5Store(JournaledStore):
             cube = cube.copy()
             for name, var in list(cube.data_vars.items()):
                 if isinstance(var.data, np.ndarray):
-                    cube[name] = var.chunk({d: -1 for d in var.dims})
+                    # a unique token: hashing every array only to name it costs time
+                    cube[name] = var.chunk({d: -1 for d in var.dims},
+                                           token=f"{name}-{uuid.uuid4().hex}")
             with dask.config.set(scheduler="synchronous"):
                 cube.to_netcdf(tmp, engine="h5netcdf", group=self.name, mode="a",
                                encoding=encoding)
