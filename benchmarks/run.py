@@ -130,6 +130,7 @@ class Bench:
         self.quick = quick
         self.repeats = repeats or (1 if quick else 3)
         self.results: dict = {}
+        self.match: list[str] = []
         self.workdir = str(WORK / "data")
         os.makedirs(self.workdir, exist_ok=True)
 
@@ -138,6 +139,8 @@ class Bench:
                slow_single: float = 60.0) -> None:
         """Run one contender over ``ns``; stop (mark "not run") when the previous N took
         so long that 10x more points would exceed ``limit`` seconds."""
+        if self.match and not any(m.lower() in label.lower() for m in self.match):
+            return  # --match: keep this contender's stored results
         if self.quick and limit < 300:
             ns = [n for n in ns if n <= 1000]
         py = self.pys.get(env)
@@ -821,10 +824,14 @@ def main() -> None:
     ap.add_argument("--only", default="", help="comma-separated: " + ",".join(WORKLOADS))
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--report", action="store_true", help="only rewrite the report")
+    ap.add_argument("--match", default="", help="comma-separated substrings: re-run only "
+                    "the contenders whose label contains one (trivial/cpu/array), keeping "
+                    "the other stored results")
     args = ap.parse_args()
     pys = setup()
     raw = WORK / f"results-{'quick' if args.quick else 'full'}.json"
     bench = Bench(pys, args.quick, args.repeats)
+    bench.match = [m for m in args.match.split(",") if m]
     if raw.exists():
         bench.results = json.loads(raw.read_text())
     if not args.report:
@@ -834,7 +841,8 @@ def main() -> None:
                 raise SystemExit(f"unknown workload {w!r}; choose from {WORKLOADS}")
         for w in WORKLOADS:
             if w in only:
-                bench.results.pop(w, None)
+                if not bench.match or w not in ("trivial", "cpu", "array"):
+                    bench.results.pop(w, None)
                 t0 = time.perf_counter()
                 getattr(bench, w)()
                 print(f"[{w}] done in {time.perf_counter() - t0:.0f} s", flush=True)

@@ -495,7 +495,6 @@ def run_information(traj: Any, name_or_idx: Any = None) -> Any:
     ds = traj._dataset
     if ds is not None and "completed" in ds:
         from pypetx.compat.runresults import cell_index
-
         from pypetx.store.status import run_status
 
         info.update(run_status(ds, cell_index(traj, idx), idx))

@@ -112,7 +112,7 @@ class RunView:
         for top, view in self._views.items():
             self.__dict__[top] = view
         if exploration is not None:
-            self._explored = [(exploration.columns[n], targets[n]) for n in exploration.names]
+            self._explored = [(exploration.column(n), targets[n]) for n in exploration.names]
 
     # -- per run (hot path) ---------------------------------------------------------------
     def _set(self, i: int) -> None:

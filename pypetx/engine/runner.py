@@ -182,6 +182,12 @@ def run_batches(
                 raise TypeError(
                     f"task must return a BatchResult, got {type(batch).__name__}"
                 )
+            # The runs' own durations, when the task measured them, say what a run costs;
+            # the task's wall time also holds one-off costs (the first task on a worker
+            # unpickles the shared trajectory) that would keep batches small for long.
+            run_seconds = getattr(batch, "duration", None)
+            if run_seconds is not None and len(run_seconds) == len(indices):
+                seconds = min(seconds, float(np.sum(run_seconds)))
             planner.record(len(indices), seconds)
         sink(batch)
         summary.n_received += len(batch)

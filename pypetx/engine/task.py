@@ -92,8 +92,8 @@ def run_batch(payload: Any, indices: np.ndarray) -> BatchResult:
     pre, post = spec.pre_func, spec.post_func
     if spec.plain:
         view = None
-        columns = spec.skeleton.exploration.columns
-        keys = [(name.rpartition(".")[2], col) for name, col in columns.items()]
+        exploration = spec.skeleton.exploration
+        keys = [(name.rpartition(".")[2], exploration.column(name)) for name in exploration.names]
     else:
         view = RunView(spec.skeleton)
         out = view._out

@@ -9,8 +9,8 @@ from pypetx.store.base import JournaledStore, Store, open_store
 from pypetx.store.batch import BatchResult, ResultMeta
 from pypetx.store.layout import FORMAT_VERSION, dim_name
 from pypetx.store.load import list_trajectories, open_results, read_tree
-from pypetx.store.status import error_of, failures, traceback_of, worker_names, workers
 from pypetx.store.ragged import get_ragged, get_ragged_at
+from pypetx.store.status import error_of, failures, traceback_of, worker_names, workers
 
 __all__ = [
     "FORMAT_VERSION",

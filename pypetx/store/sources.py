@@ -53,7 +53,8 @@ class Source:
 
     def workers(self, rows: np.ndarray) -> tuple[list[str], np.ndarray]:
         """Worker names and, per row, the index into them (``-1``: unknown)."""
-        names, codes = np.unique(self.status("worker", rows).astype(str), return_inverse=True)
+        strings = np.array([_text(w) for w in self.status("worker", rows)], dtype=str)
+        names, codes = np.unique(strings, return_inverse=True)
         return [str(n) for n in names], codes.astype(np.int32).ravel()
 
     def messages(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -271,7 +272,7 @@ class CubeSource(Source):
         if not self.legacy and name in ("error", "traceback"):
             return self.messages(rows)[name == "traceback"]
         out = self._cells(name, self._pos[rows])
-        if out.dtype.kind in "OUS":
+        if out.dtype.kind in "OUST":  # T: numpy's StringDType (Zarr v3 strings)
             return np.array([_text(v) for v in out.ravel()], dtype=object).reshape(out.shape)
         return out
 

@@ -1,11 +1,12 @@
 """Reading the per-run status of a result cube: failures, error messages, workers.
 
-Format 2 (see ``docs/storage.md``) stores ``worker`` as an integer code over the explored
-dims (names in its ``worker_names`` attribute, ``-1``: no worker) and error messages and
-tracebacks only for the failed runs, along the ``failure`` dimension (``failure_run``,
-``failure_error``, ``failure_traceback``; the ``failure`` coordinate is each failure's
-C-order cell in the explored dims, CF "compression by gathering"). Format 1 files held
-``worker``, ``error`` and ``traceback`` as strings per cell; every function here reads both.
+Format 2 and later (see ``docs/storage.md``) store ``worker`` as an integer code over the
+explored dims (names in its ``worker_names`` attribute, ``-1``: no worker) and error
+messages and tracebacks only for the failed runs, along the ``failure`` dimension
+(``failure_run``, ``failure_error``, ``failure_traceback``; the ``failure`` coordinate is
+each failure's C-order cell in the explored dims, CF "compression by gathering"). Format 1
+files held ``worker``, ``error`` and ``traceback`` as strings per cell; every function here
+reads both.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def failures(ds: xr.Dataset) -> Any:
     ----------
     ds : xarray.Dataset
         A pypetx result cube (``pypetx.open_results``, ``env.dataset``, or plain
-        ``xr.open_dataset``), format 1 or 2.
+        ``xr.open_dataset``), of any format version.
 
     Returns
     -------
