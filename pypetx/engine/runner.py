@@ -187,7 +187,9 @@ def run_batches(
             # unpickles the shared trajectory) that would keep batches small for long.
             run_seconds = getattr(batch, "duration", None)
             if run_seconds is not None and len(run_seconds) == len(indices):
-                seconds = min(seconds, float(np.sum(run_seconds)))
+                measured = float(np.sum(run_seconds))
+                if measured > 0:  # a task that did not time its runs reports zeros
+                    seconds = min(seconds, measured)
             planner.record(len(indices), seconds)
         sink(batch)
         summary.n_received += len(batch)
