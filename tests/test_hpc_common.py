@@ -8,6 +8,7 @@ so they live in this importable module and ``tests/`` goes on the workers' PYTHO
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -52,8 +53,13 @@ def expected_z(nx=20, ny=10):
     return np.multiply.outer(np.arange(nx), np.arange(ny))
 
 
+# Resolved once: a test that empties PATH (to hide sbatch) must not hide squeue from the
+# fixtures that check for leftover jobs after it.
+SQUEUE = shutil.which("squeue") or "squeue"
+
+
 def squeue(fmt="%i %j %T"):
-    out = subprocess.run(["squeue", "-h", "-o", fmt], capture_output=True, text=True,
+    out = subprocess.run([SQUEUE, "-h", "-o", fmt], capture_output=True, text=True,
                          timeout=30, check=False).stdout
     return [line.split() for line in out.splitlines() if line.strip()]
 
