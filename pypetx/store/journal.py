@@ -396,9 +396,14 @@ class Journal:
         """
         n = len(batch.indices)
         error, tb = list(batch.error), list(batch.traceback)
-        rows = np.array([k for k in range(n)
-                         if (k < len(error) and error[k]) or (k < len(tb) and tb[k])],
-                        dtype=np.int64)
+        # any() scans in C: most batches have no message at all, and a Python loop over
+        # every run here cost ~0.6 s per 10^6 runs in the driver.
+        if any(error) or any(tb):
+            rows = np.array([k for k in range(n)
+                             if (k < len(error) and error[k]) or (k < len(tb) and tb[k])],
+                            dtype=np.int64)
+        else:
+            rows = np.zeros(0, dtype=np.int64)
         arrays: dict[str, np.ndarray] = {
             "indices": np.asarray(batch.indices, dtype=np.int64),
             "completed": np.asarray(batch.completed, dtype=bool),
