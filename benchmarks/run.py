@@ -548,6 +548,8 @@ def report(results: dict, info: dict, quick: bool) -> str:
                     row.append(s)
                 elif "not_run" in c:
                     row.append("not run")
+                elif str(c.get("error", "")).startswith("timeout"):
+                    row.append("> " + str(c["error"]).split("after ")[-1] + " (stopped)")
                 else:
                     row.append("error")
             L.append(f"| {label} | " + " | ".join(row) + " |")

@@ -348,6 +348,7 @@ class Environment:
             spec.worker_sink = store.worker_sink()
 
             def sink(batch: Any) -> None:
+                _check_storable(batch, traj.name)  # stop at the first unstorable result
                 try:
                     store.write_batch(batch)  # durable before it counts as done
                 except OSError as exc:
@@ -467,6 +468,32 @@ class RunReturns(Sequence):
     def values(self) -> dict[int, Any]:
         """The non-None return values by run index."""
         return dict(self._values)
+
+
+def _check_storable(batch: Any, name: str) -> None:
+    """Refuse results pypetx cannot store without pickling, at the first batch holding one.
+
+    Stacked numeric results are storable by construction; only per-run lists (ragged or
+    object values) need a look, and only values of a kind pypetx knows are accepted unless
+    the result was added with the pickle kind (``PickleResult`` or ``kind="pickle"``).
+    """
+    from pypetx.kinds import kind_of
+
+    for var, values in batch.results.items():
+        if not isinstance(values, list):
+            continue
+        meta = batch.result_meta.get(var)
+        if meta is not None and meta.kind == "pickle":
+            continue
+        for idx, value in zip(batch.indices.tolist(), values):
+            if value is None or hasattr(value, "dims"):
+                continue
+            try:
+                kind_of(value)
+            except TypeError as exc:
+                raise StorageError(
+                    f"trajectory {name!r}: result {var!r} of run {idx} cannot be stored: {exc}"
+                ) from None
 
 
 def _pack_without_dataset(traj: Trajectory, spec: Any, pack: Callable) -> Any:

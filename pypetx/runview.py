@@ -201,6 +201,9 @@ class RunView:
             record = getattr(name, "record_in_run", None)
             if record is not None:
                 return record(self, *args, **kwargs)
+            forced = getattr(name, "forced_kind", None)  # PickleResult: pickled on request
+            if forced is not None:
+                kwargs = {**kwargs, "kind": forced}
             name, args = args[0], args[1:]
         self._out.append((name, args, kwargs))
 

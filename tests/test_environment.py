@@ -290,3 +290,39 @@ def test_pypet_memory_cap_pauses_workers_through_dask(tmp_path):
     env = _env(tmp_path, n_workers=1, memory_cap=70.0)
     env.traj.f_explore({"x": [1.0], "y": [1.0]})
     assert env.run(pause_fraction) == [(0, 0.7)]
+
+
+class _Opaque:
+    def __init__(self, v):
+        self.v = v
+
+
+def test_unstorable_result_stops_at_the_first_batch_naming_result_and_run(tmp_path):
+    from pypetx.errors import StorageError
+
+    def opaque(traj):
+        traj.f_add_result("state", _Opaque(traj.x))
+
+    env = _env(tmp_path, cluster="synchronous", batch_size=1)
+    env.traj.f_explore({"x": [1.0, 2.0, 3.0], "y": [1.0, 1.0, 1.0]})
+    with pytest.raises(StorageError, match=r"result 'state' of run 0 cannot be stored: "
+                                           r"values of type .*_Opaque.*kind='pickle'"):
+        env.run(opaque)
+    assert env.summary is None or env.summary.n_received <= 1
+
+
+def test_pickle_results_only_on_request_and_loaded_with_allow_pickle(tmp_path):
+    from pypetx import PickleResult, PickleNotAllowedError
+    from pypetx.store.ragged import get_ragged
+
+    def opaque(traj):
+        traj.f_add_result(PickleResult, "state", _Opaque(traj.x))
+
+    env = _env(tmp_path, cluster="synchronous")
+    env.traj.f_explore({"x": [1.0, 2.0], "y": [1.0, 1.0]})
+    env.run(opaque)
+    ds = env.dataset
+    assert ds["state"].attrs["pypetx_kind"] == "pickle"
+    with pytest.raises(PickleNotAllowedError):
+        get_ragged(ds, "state", run=1)
+    assert get_ragged(ds, "state", run=1, allow_pickle=True).v == 2.0

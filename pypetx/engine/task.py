@@ -187,8 +187,9 @@ def _collect(collected: dict, meta: dict, name: Any, args: tuple, kwargs: dict, 
         comment = kwargs.pop("comment", "")
         units = kwargs.pop("units", None)
         dims = kwargs.pop("dims", None)
+        kind = kwargs.pop("kind", None)  # "pickle": stored pickled, by explicit request only
     else:
-        comment, units, dims = "", None, None
+        comment, units, dims, kind = "", None, None, None
     var = result_variable(name)
     leaf = var.rpartition(".")[2]
     items = {}
@@ -201,7 +202,8 @@ def _collect(collected: dict, meta: dict, name: Any, args: tuple, kwargs: dict, 
         if entry is None:
             entry = collected[item] = ([], [])
             meta[item] = ResultMeta(comment=comment, units=units,
-                                    dims=tuple(dims) if dims is not None else None)
+                                    dims=tuple(dims) if dims is not None else None,
+                                    kind=kind or "scalar")
             if dims is None and hasattr(value, "dims") and hasattr(value, "coords"):
                 meta[item].dims = tuple(value.dims)  # an xarray.DataArray names its dims
         entry[0].append(k)
