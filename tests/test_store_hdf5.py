@@ -251,3 +251,41 @@ def test_encoding_override_and_complevel(tmp_path):
         run_all(st, e)
         ds = st.finalize()
     assert ds.z.encoding["complevel"] == 9 and not ds.v.encoding.get("zlib")
+
+
+def test_commits_of_two_trajectories_to_one_file_are_serialised(tmp_path):
+    """A commit replaces the whole file: a second driver must wait, not drop a group."""
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    from pypetx import Environment
+    from pypetx.store.hdf5 import _file_commit_lock
+    from pypetx.store.load import list_trajectories
+
+    path = tmp_path / "two.h5"
+    env = Environment(trajectory="A", filename=str(path), cluster="synchronous", progress=False)
+    env.traj.f_add_parameter("x", 1.0)
+    env.traj.f_explore({"x": [1.0, 2.0]})
+    env.run(lambda traj: traj.f_add_result("z", traj.x))
+    script = tmp_path / "b.py"
+    script.write_text(textwrap.dedent(f"""
+        from pypetx import Environment
+        env = Environment(trajectory="B", filename={str(path)!r}, cluster="synchronous",
+                          progress=False, batch_size=1)
+        env.traj.f_add_parameter("x", 1.0)
+        env.traj.f_explore({{"x": [1.0, 2.0]}})
+        env.run(lambda traj: traj.f_add_result("z", 2 * traj.x))
+    """))
+    journal = tmp_path / "two.h5.pypetx" / "B"
+    with _file_commit_lock(path):  # another driver is committing to this file right now
+        proc = subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 120
+        while time.time() < deadline and len(list(journal.glob("*.npz"))) < 2:
+            time.sleep(0.05)
+        time.sleep(1.0)
+        assert proc.poll() is None, proc.stderr.read()  # B ran, and waits to commit
+        assert list_trajectories(path) == ["A"]
+    assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    assert list_trajectories(path) == ["A", "B"]

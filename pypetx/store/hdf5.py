@@ -14,11 +14,13 @@ its own copy of the same file at that moment: its process is alive, so its copy 
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import re
 import shutil
 import socket
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +114,11 @@ class HDF5Store(JournaledStore):
         return enc
 
     def _commit(self, cube: xr.Dataset, tree: xr.Dataset, encoding: dict[str, dict]) -> None:
+        with _file_commit_lock(self.path):
+            self._commit_locked(cube, tree, encoding)
+
+    def _commit_locked(self, cube: xr.Dataset, tree: xr.Dataset,
+                       encoding: dict[str, dict]) -> None:
         import dask
 
         tmp = tmp_path(self.path)
@@ -156,3 +163,22 @@ class HDF5Store(JournaledStore):
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+
+@contextmanager
+def _file_commit_lock(path: Path):
+    """Serialise commits to one HDF5 file across processes.
+
+    The driver lock is per trajectory, but a commit replaces the whole file: two drivers of
+    different trajectories committing at once would each copy the file and the last rename
+    would drop the other's group. A blocking ``lockf`` on a hidden file next to the results
+    makes the second wait for the first and copy its result.
+    """
+    lock = path.parent / f".{path.name}.commit-lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.lockf(fd, fcntl.LOCK_UN)
+        os.close(fd)
