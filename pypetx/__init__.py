@@ -41,7 +41,6 @@ from pypetx.parameters import (
 )
 from pypetx.loading import load
 from pypetx.resume import ResumeError, resume_file
-from pypetx.store.load import failures, open_results
 from pypetx.sweep import sweep
 from pypetx.trajectory import ParameterGroup, ResultGroup, Trajectory
 
@@ -82,7 +81,18 @@ __all__ = [
 ]
 
 
+# Reading results needs xarray (~0.25 s to import): loaded on first use, so that
+# ``import pypetx`` stays light for scripts that only declare and run.
+_LAZY = {"open_results": "pypetx.store.load", "failures": "pypetx.store.load"}
+
+
 def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     # pypet's names (NotUniqueNodeError, manual_run, pypetconstants, ...) resolve from
     # pypetx.compat, so ``from pypetx import ...`` works for a pypet script without
     # putting them into the documented namespace.
