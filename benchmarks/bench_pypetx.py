@@ -126,6 +126,8 @@ def main():
     n, mode = args.n, args.mode
     path = args.file or os.path.join(args.workdir, f"pypetx-{args.case}-{mode}-{n}.h5")
     out = {"case": args.case, "mode": mode, "n": n}
+    if args.case not in ("slice", "resume", "resume_prepare"):
+        remove(path + ".pypetx")  # a journal left by an earlier crashed run
 
     if args.case in ("trivial_traj", "trivial_sweep", "cpu_traj", "cpu_sweep", "ten",
                      "profile_target"):
