@@ -32,7 +32,8 @@ def sweep(fn: Callable[..., Any], *, filename: str | Path | None = None,
           name: str | None = None, constants: Mapping[str, Any] | None = None,
           cluster: Any = None, client: Any = None, executor: Any = None,
           batch_size: int | str = "auto", progress: bool | str = False,
-          on_error: str = "raise", **lists: Sequence[Any]):
+          on_error: str = "raise", overwrite: bool = False, resume: bool = False,
+          **lists: Sequence[Any]):
     """Run ``fn`` on the cartesian product of the keyword lists; return the Dataset.
 
     Parameters
@@ -50,6 +51,9 @@ def sweep(fn: Callable[..., Any], *, filename: str | Path | None = None,
         Fixed keyword arguments passed to every call.
     cluster, client, executor, batch_size, progress, on_error
         As for :class:`~pypetx.environment.Environment`.
+    overwrite, resume : bool
+        With ``filename``: replace a stored sweep of the same name, or continue it
+        (only the missing points run).
     **lists
         Explored values, one keyword per parameter.
 
@@ -82,7 +86,7 @@ def sweep(fn: Callable[..., Any], *, filename: str | Path | None = None,
     try:
         env = Environment(traj, filename=str(filename), cluster=cluster, client=client,
                           executor=executor, batch_size=batch_size, progress=progress,
-                          on_error=on_error)
+                          on_error=on_error, overwrite_file=overwrite, resume=resume)
         env._run(fn, (), dict(constants or {}), plain=True)
         ds = env.dataset
         if tmp is not None:

@@ -326,3 +326,16 @@ def test_pickle_results_only_on_request_and_loaded_with_allow_pickle(tmp_path):
     with pytest.raises(PickleNotAllowedError):
         get_ragged(ds, "state", run=1)
     assert get_ragged(ds, "state", run=1, allow_pickle=True).v == 2.0
+
+
+def test_sweep_into_a_file_twice_needs_overwrite_or_resume(tmp_path):
+    from pypetx.errors import StorageError
+
+    path = tmp_path / "s.h5"
+    sweep(lambda x: 2 * x, x=[1, 2], filename=path, cluster="synchronous")
+    with pytest.raises(StorageError, match="pass resume=True"):
+        sweep(lambda x: 2 * x, x=[1, 2], filename=path, cluster="synchronous")
+    ds = sweep(lambda x: 3 * x, x=[1, 2], filename=path, cluster="synchronous", overwrite=True)
+    assert ds.result.values.tolist() == [3, 6]
+    ds = sweep(lambda x: 3 * x, x=[1, 2, 5], filename=path, cluster="synchronous", resume=True)
+    assert ds.result.values.tolist() == [3, 6, 15]
