@@ -264,7 +264,7 @@ class Bench:
         entry = {"n": n, "runs": runs, "file_bytes": os.path.getsize(path)}
         if ok:
             for k in ok[0]:
-                if isinstance(ok[0][k], (int, float)):
+                if isinstance(ok[0][k], (int, float)) and k != "n":
                     entry[k] = median_of(ok, k)
         self.results["slice"] = entry
         os.remove(path)
@@ -758,12 +758,14 @@ def plot(results: dict, path: Path) -> None:
 
     tr = results.get("trivial", {})
     fig, ax = plt.subplots(figsize=(9, 6))
-    for label, cells in tr.items():
+    colors = plt.get_cmap("tab20").colors
+    for i, (label, cells) in enumerate(tr.items()):
         pts = sorted((int(n), c["seconds"] / int(n) * 1e6) for n, c in cells.items()
                      if "seconds" in c)
         if pts:
             style = "-o" if label.startswith("pypetx") else "--s"
-            ax.plot(*zip(*pts), style, label=label, markersize=4)
+            ax.plot(*zip(*pts), style, label=label, markersize=4,
+                    color=colors[(2 * i) % 20 if i < 10 else (2 * i + 1) % 20])
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("points N")
