@@ -209,7 +209,8 @@ def test_sigkill_during_consolidation_leaves_tmp_that_open_removes(tmp_path):
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(".res.h5.")]
+    leftovers = [p for p in tmp_path.iterdir()
+                 if p.name.startswith(".res.h5.") and p.name.endswith(".tmp")]
     assert len(leftovers) == 1 and str(proc.pid) in leftovers[0].name
     assert not path.exists()
     p = cartesian_product({"parameters.x": list(range(10)), "parameters.y": list(range(10))})

@@ -108,7 +108,8 @@ class HDF5Store(JournaledStore):
     def _default_encoding(self, var: xr.Variable, chunks: tuple[int, ...]) -> dict[str, Any]:
         enc: dict[str, Any] = {}
         if all(c > 0 for c in chunks) and var.ndim:
-            enc["chunksizes"] = tuple(min(c, 1 << 20) if c else 1 for c in chunks)
+            enc["chunksizes"] = _cap_chunk_bytes([min(c, 1 << 20) for c in chunks],
+                                                 var.dtype.itemsize)
             if var.dtype.kind in "biufcM" and self.complevel > 0:
                 enc.update(zlib=True, complevel=self.complevel, shuffle=True)
         return enc
@@ -171,14 +172,31 @@ def _file_commit_lock(path: Path):
 
     The driver lock is per trajectory, but a commit replaces the whole file: two drivers of
     different trajectories committing at once would each copy the file and the last rename
-    would drop the other's group. A blocking ``lockf`` on a hidden file next to the results
-    makes the second wait for the first and copy its result.
+    would drop the other's group. A blocking ``flock`` on the file's directory makes the
+    second wait for the first and copy its result; it leaves no lock file next to the
+    user's results (commits in one directory take turns, and they are short).
     """
-    lock = path.parent / f".{path.name}.commit-lock"
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = os.open(path.parent, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        fcntl.lockf(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
-        fcntl.lockf(fd, fcntl.LOCK_UN)
+        fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+#: Largest HDF5 chunk pypetx writes. A lazy selection reads and decompresses whole chunks:
+#: batch-aligned chunks of large per-run results (e.g. 100 runs x 10^4 floats = 8 MB) made
+#: reading one run cost a few % of loading the whole cube.
+_CHUNK_BYTES = 1 << 20
+
+
+def _cap_chunk_bytes(chunks: list[int], itemsize: int) -> tuple[int, ...]:
+    """Halve the outermost chunk dims (explored first) until a chunk is <= 1 MiB."""
+    chunks = [max(1, int(c)) for c in chunks]
+    while int(np.prod(chunks)) * max(int(itemsize), 1) > _CHUNK_BYTES:
+        k = next((i for i, c in enumerate(chunks) if c > 1), None)
+        if k is None:
+            break
+        chunks[k] = -(-chunks[k] // 2)
+    return tuple(chunks)
