@@ -18,14 +18,6 @@ from pypetx.tree import ABBREVIATIONS, Group, Leaf, Link, Node, validate_path
 #: The standard top-level groups, in pypet's order.
 TOP_GROUPS = ("config", "parameters", "derived_parameters", "results")
 
-#: Node type of each top group in the stored records.
-_TOP_TYPES = {
-    "parameters": "parameter",
-    "derived_parameters": "derived",
-    "config": "config",
-    "results": "result",
-}
-
 
 def run_name(idx: int) -> str:
     """pypet's run name of run ``idx`` (``run_00000003``); ``-1`` gives ``run_ALL``."""

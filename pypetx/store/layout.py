@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from pypetx.trajectory import run_name  # one definition of pypet's run names
+
 __all__ = [
     "ALL_STATUS",
     "FAILURE_DIM",
@@ -108,11 +110,6 @@ def var_name(result_name: str) -> str:
     """The variable name of a result: its dotted path below ``results`` (dots are kept;
     netCDF4/HDF5 and Zarr store them as they are)."""
     return result_name[len("results.") :] if result_name.startswith("results.") else result_name
-
-
-def run_name(index: int) -> str:
-    """pypet's run name for a run index (``run_00000042``)."""
-    return f"run_{index:08d}"
 
 
 #: Value lists (grid axis values, run-layout columns) longer than this are not written into
