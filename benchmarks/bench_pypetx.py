@@ -1,7 +1,9 @@
 """pypetx contender (runs in the project's .venv). See _common.py for the protocol.
 
-Modes: ``local`` = the default embedded LocalCluster started (and closed) inside the timed
-region, as a user gets it; ``client`` = a LocalCluster(2 workers x 1 thread) started
+Modes: ``local`` = the defaults, as a user gets them: the driver runs the first batches and
+starts the embedded LocalCluster (inside the timed region) only when the work left is worth
+it; ``cluster`` = the embedded LocalCluster from the first run (``pypetx.local_first``
+off); ``client`` = a LocalCluster(2 workers x 1 thread) started
 before the timer and passed as ``client=`` (the marginal cost without cluster start-up);
 ``sync`` = ``cluster="synchronous"`` (in-process, serial).
 """
@@ -84,6 +86,10 @@ def _backend(mode):
             client.close()
             cluster.close()
         return {"client": client}, close
+    if mode == "cluster":
+        import dask
+
+        dask.config.set({"pypetx.local_first.enabled": False})  # this process only
     return {}, lambda: None
 
 
@@ -118,7 +124,7 @@ def _check_trivial(path, n, var="z"):
 
 def main():
     p = parser(CASES)
-    p.add_argument("--mode", choices=["local", "client", "sync"], default="local")
+    p.add_argument("--mode", choices=["local", "cluster", "client", "sync"], default="local")
     p.add_argument("--how", choices=["kill", "fail"], default="kill")
     args = p.parse_args()
     preimport("pypetx", "pypetx.environment", "pypetx.sweep")

@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "expand": "pypetx.commands.resume:expand",
     "export": "pypetx.commands.export:export",
     "failed": "pypetx.commands.failed:failed",
+    "import-pypet": "pypetx.commands.import_pypet:import_pypet",
     "plot": "pypetx.commands.plot:plot",
     "resume": "pypetx.commands.resume:resume",
     "run": "pypetx.commands.run:run",

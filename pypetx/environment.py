@@ -6,34 +6,21 @@ import logging
 import os
 import uuid
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import dask
 import numpy as np
 
+from pypetx.compat.envnames import EnvironmentCompat
+from pypetx.compat.options import IGNORED_ENVIRONMENT_OPTIONS
 from pypetx.errors import PypetxError, StorageError, SweepFailed
 from pypetx.explore import Exploration
 from pypetx.trajectory import Trajectory
 
 log = logging.getLogger("pypetx")
 
-# pypet keyword arguments that have no meaning on Dask: accepted, warned about once.
-_IGNORED_PYPET_OPTIONS = {
-    "multiproc", "ncores", "use_pool", "use_scoop", "wrap_mode", "freeze_input", "queue_maxsize",
-    "cpu_cap", "swap_cap", "niceness", "timeout", "log_config", "log_stdout",
-    "log_level", "report_progress", "large_overview_tables", "summary_tables", "small_overview_tables",
-    "results_per_run", "derived_parameters_per_run", "fletcher32", "complib", "shuffle",
-    "pandas_format", "purge_duplicate_comments", "dynamic_imports", "lazy_debug", "graceful_exit",
-    "add_time", "automatic_storing", "clean_up_runs", "immediate_postproc", "continuable",
-    "continue_folder", "delete_continue", "storage_service", "encoding", "encoding_errors",
-    "use_hdf5", "overview_tables", "port", "resumable", "resume_folder", "delete_resume",
-    "git_message", "git_fail", "do_single_runs",
-    "filetitle", "file_title", "hdf5_compression",
-}
-
-
-class Environment:
+class Environment(EnvironmentCompat):
     """Runs every explored point of a trajectory as Dask work and stores the results.
 
     Parameters
@@ -86,8 +73,9 @@ class Environment:
         Record the sweep in this Sumatra project (see docs/provenance.md).
     sumatra_label, sumatra_reason : str, optional
         Label and reason of the Sumatra record.
-    complevel : int
-        Compression level of stored arrays.
+    complevel : int, optional
+        zlib level of stored arrays (0: none); default: compress only what a sample shows
+        compresses well (see ``pypetx.store.compression``).
     force : bool
         Resume even when the trajectory or the function changed.
     store_function : bool
@@ -110,7 +98,7 @@ class Environment:
                  batch_size: int | str = "auto", progress: bool | str = "auto",
                  on_error: str = "raise", resume: bool | None = None, overwrite_file: bool = False,
                  storage: str = "auto", record_packages: Sequence[str] = (),
-                 git_repository: str | None = None, complevel: int = 4,
+                 git_repository: str | None = None, complevel: int | None = None,
                  retries: int | None = None, cluster_options: dict | None = None,
                  force: bool = False, store_function: bool = False,
                  git_fail_if_dirty: bool = False, git_commit: bool | str = False,
@@ -133,10 +121,10 @@ class Environment:
         self._dask_config: dict[str, Any] = {}
         if memory_cap is not None and float(memory_cap) < 100:
             self._dask_config["distributed.worker.memory.pause"] = float(memory_cap) / 100
-        unknown = set(pypet_options) - _IGNORED_PYPET_OPTIONS
+        unknown = set(pypet_options) - IGNORED_ENVIRONMENT_OPTIONS
         if unknown:
             raise TypeError(f"Environment() got unexpected keyword arguments {sorted(unknown)}")
-        ignored = sorted(set(pypet_options) & _IGNORED_PYPET_OPTIONS)
+        ignored = sorted(set(pypet_options) & IGNORED_ENVIRONMENT_OPTIONS)
         if ignored:
             warnings.warn(
                 f"pypet options {ignored} have no effect on Dask and are ignored "
@@ -194,6 +182,9 @@ class Environment:
         self.dataset = None
         self._backend = None
         self._keep_backend = False
+        # Once this environment stored its trajectory, later runs continue it (pypet: a
+        # second env.run after traj.f_expand runs the new points only).
+        self._stored_here = False
 
     # -- keeping the cluster across runs -------------------------------------------------
     def __enter__(self) -> Environment:
@@ -218,11 +209,15 @@ class Environment:
     def traj(self) -> Trajectory:
         return self.trajectory
 
-    v_trajectory = traj
-
     def add_postprocessing(self, fn: Callable, *args: Any, **kwargs: Any) -> None:
-        """Call ``fn(traj, results, *args, **kwargs)`` after all runs; if it expands the
-        trajectory, the new points run too (how adaptive/DEAP-style loops work)."""
+        """Call ``fn(traj, results, *args, **kwargs)`` after the runs; if it expands the
+        trajectory (or returns a dict to expand it with, as in pypet), the new points run
+        too: how adaptive/DEAP-style loops work.
+
+        ``results`` is pypet's list of ``(run_index, return_value)`` of the runs not yet
+        handed to post-processing (a hook may consume it); see
+        :func:`pypetx.compat.pipeline.postproc_outcome` for pypet's return values.
+        """
         self._postprocessing.append((fn, args, kwargs))
 
     def add_pre_run(self, fn: Callable, *args: Any, **kwargs: Any) -> None:
@@ -241,25 +236,21 @@ class Environment:
         """
         return self._run(fn, args, kwargs)
 
-    def run_map(self, fn: Callable, iter_args: Sequence | None = None,
-                iter_kwargs: Mapping[str, Sequence] | None = None) -> list[tuple[int, Any]]:
-        """pypet's ``run_map``: run ``i`` calls ``fn(traj, *iter_args[.][i], **{k: v[i]})``.
+    def run_map(self, fn: Callable, *iter_args: Any, **iter_kwargs: Any) -> list[tuple[int, Any]]:
+        """pypet's ``run_map``: like :meth:`run`, with per-run arguments.
 
-        ``iter_args`` is a sequence of iterables (one per positional argument) and
-        ``iter_kwargs`` a mapping of keyword -> iterable; each must have one item per run.
+        Each of ``iter_args`` (positional) and ``iter_kwargs`` (keyword) is an iterable
+        with one item per run this call executes (the runs not stored yet, in run order;
+        after ``traj.f_expand`` the new ones), or one item per run of the trajectory:
+        run ``i`` calls ``fn(traj, *(a[i] for a in iter_args), **{k: v[i]})``.
         """
-        n = len(self.trajectory)
-        per_args = [list(a) for a in (iter_args or ())]
-        per_kwargs = {k: list(v) for k, v in (iter_kwargs or {}).items()}
-        for what, values in [*(("positional argument", a) for a in per_args),
-                             *((f"keyword {k!r}", v) for k, v in per_kwargs.items())]:
-            if len(values) != n:
-                raise ValueError(f"run_map: {what} has {len(values)} items, the trajectory "
-                                 f"{self.trajectory.name!r} has {n} runs")
-        map_args = [tuple(a[i] for a in per_args) for i in range(n)] if per_args else None
-        map_kwargs = ([{k: v[i] for k, v in per_kwargs.items()} for i in range(n)]
-                      if per_kwargs else None)
-        return self._run(fn, (), {}, map_args=map_args, map_kwargs=map_kwargs)
+        if not iter_args and not iter_kwargs:
+            raise ValueError("run_map needs per-run arguments; use run() without them")
+        from pypetx.compat.portable import portable
+
+        mapped = ([list(map(portable, a)) for a in iter_args],
+                  {k: list(map(portable, v)) for k, v in iter_kwargs.items()})
+        return self._run(fn, (), {}, mapped=mapped)
 
     def rerun_failed(self, fn: Callable, *args: Any, **kwargs: Any) -> list[tuple[int, Any]]:
         """Run again only the runs whose last attempt failed (after fixing ``fn``)."""
@@ -279,8 +270,8 @@ class Environment:
         return self._run(fn, args, kwargs, rerun_failed=rerun_failed, resume=True)
 
     def _run(self, fn: Callable, args: tuple, kwargs: dict, *, resume: bool | None = None,
-             rerun_failed: bool = False, plain: bool = False, **spec_options: Any
-             ) -> list[tuple[int, Any]]:
+             rerun_failed: bool = False, plain: bool = False,
+             mapped: tuple[list, dict] | None = None) -> list[tuple[int, Any]]:
         from pypetx.engine.task import RunSpec
 
         if not callable(fn):
@@ -289,26 +280,50 @@ class Environment:
         for hook, a, kw in self._pre_run:
             hook(traj, *a, **kw)
         returns = RunReturns()
-        resume = self.resume if resume is None else resume
+        handed: list[tuple[int, Any]] = []  # pypet's results list of post-processing
+        if resume is None:
+            resume = self.resume or self._stored_here
         while True:
             spec = RunSpec(token=uuid.uuid4().hex, skeleton=None, fn=fn, args=args,
-                           kwargs=kwargs, plain=plain, **spec_options)
-            self._execute(spec, returns, resume=resume, rerun_failed=rerun_failed)
-            if not self._postprocess(returns):
+                           kwargs=kwargs, plain=plain)
+            this_round = RunReturns()
+            self._execute(spec, this_round, resume=resume, rerun_failed=rerun_failed,
+                          mapped=mapped)
+            returns._merge(this_round)
+            if not self._postprocessing:
+                break
+            handed.extend(this_round)
+            expanded, args, kwargs = self._postprocess(handed, args, kwargs)
+            if not expanded:  # pypet stores what post-processing added to the tree
+                from pypetx.loading import store
+
+                store(traj, self.filename, storage=self.storage, complevel=self.complevel)
                 break
             resume = True  # post-processing expanded the trajectory: run only new points
+            mapped = None  # run_map's arguments covered the first round only
         return returns
 
-    def _postprocess(self, returns: RunReturns) -> bool:
-        """Run post-processing hooks; True when they expanded the trajectory."""
+    def _postprocess(self, results: list, args: tuple, kwargs: dict
+                     ) -> tuple[bool, tuple, dict]:
+        """Run post-processing hooks; whether they expanded the trajectory, and the run
+        arguments for the new points (a hook may replace them, as in pypet)."""
+        from pypetx.compat.pipeline import postproc_outcome
+
         before = len(self.trajectory)
-        results = returns
-        for hook, a, kw in self._postprocessing:
-            hook(self.trajectory, results, *a, **kw)
-        return len(self.trajectory) > before
+        for k, (hook, a, kw) in enumerate(self._postprocessing):
+            outcome = postproc_outcome(hook(self.trajectory, results, *a, **kw))
+            if outcome.expand:
+                self.trajectory.f_expand(outcome.expand)
+            args = args if outcome.args is None else outcome.args
+            kwargs = kwargs if outcome.kwargs is None else dict(outcome.kwargs)
+            if outcome.postproc_args is not None or outcome.postproc_kwargs is not None:
+                self._postprocessing[k] = (
+                    hook, a if outcome.postproc_args is None else outcome.postproc_args,
+                    kw if outcome.postproc_kwargs is None else dict(outcome.postproc_kwargs))
+        return len(self.trajectory) > before, args, kwargs
 
     def _execute(self, spec: Any, returns: RunReturns, *, resume: bool,
-                 rerun_failed: bool) -> None:
+                 rerun_failed: bool, mapped: tuple[list, dict] | None = None) -> None:
         from pypetx.engine.executors import resolve_backend
         from pypetx.engine.runner import run_batches
         from pypetx.engine.task import pack_spec, run_batch
@@ -334,12 +349,15 @@ class Environment:
         failed: list[int] = []
         try:
             store.open(exploration, traj.to_records(), attrs, resume=resume)
+            self._stored_here = True
             todo = ~store.done()
             if not rerun_failed:
                 todo &= ~store.failed_runs()
             elif not store.failed_runs().any():
                 log.info("%s: no failed runs to re-run", traj.name)
             pending = np.flatnonzero(todo).astype(np.int64)
+            if mapped is not None:
+                spec.map_args, spec.map_kwargs = _per_run(mapped, pending, exploration.n_runs)
             returns._add_runs(pending)
             if resume:
                 log.info("%s: %d of %d runs already stored, %d to run", traj.name,
@@ -468,6 +486,41 @@ class RunReturns(Sequence):
     def values(self) -> dict[int, Any]:
         """The non-None return values by run index."""
         return dict(self._values)
+
+    def _merge(self, other: RunReturns) -> None:
+        self._runs.extend(other._runs)
+        self._sorted = None
+        self._values.update(other._values)
+
+
+def _per_run(mapped: tuple[list, dict], pending: np.ndarray, n_runs: int
+             ) -> tuple[list | None, list | None]:
+    """run_map's iterables as per-run-index argument lists (see :meth:`Environment.run_map`)."""
+    per_args, per_kwargs = mapped
+    columns = [*(("positional argument", a) for a in per_args),
+               *((f"keyword {k!r}", v) for k, v in per_kwargs.items())]
+    lengths = sorted({len(values) for _, values in columns})
+    if len(lengths) > 1:
+        sizes = ", ".join(f"{what}: {len(values)}" for what, values in columns)
+        raise ValueError(f"run_map: the iterables differ in length ({sizes})")
+    if lengths[0] == len(pending):
+        runs: list[int] | range = pending.tolist()
+    elif lengths[0] == n_runs:
+        runs = range(n_runs)  # one item per run of the trajectory
+    else:
+        raise ValueError(f"run_map: {columns[0][0]} has {lengths[0]} items; give one per run "
+                         f"to execute ({len(pending)}) or per run of the trajectory ({n_runs})")
+    args: list | None = None
+    kwargs: list | None = None
+    if per_args:
+        args = [()] * n_runs
+        for k, i in enumerate(runs):
+            args[i] = tuple(a[k] for a in per_args)
+    if per_kwargs:
+        kwargs = [{}] * n_runs
+        for k, i in enumerate(runs):
+            kwargs[i] = {key: v[k] for key, v in per_kwargs.items()}
+    return args, kwargs
 
 
 def _check_storable(batch: Any, name: str) -> None:

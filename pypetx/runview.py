@@ -9,7 +9,10 @@ falls back to the frozen trajectory skeleton, synchronised to the current run on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from pypetx.parameters import Parameter
 from pypetx.tree import ABBREVIATIONS, Group
@@ -32,6 +35,16 @@ def result_variable(name: str) -> str:
     if not parts:
         raise ValueError(f"result name {name!r} has no name left once run wildcards are removed")
     return ".".join(parts)
+
+
+def _values_at(exploration: Any, name: str, indices: Any) -> list:
+    """Values of an explored parameter for some runs, without a per-run column if the
+    exploration can do without one (a grid computes them from its axes)."""
+    values_at = getattr(exploration, "values_at", None)
+    if values_at is not None:
+        return values_at(name, indices)
+    column = exploration.column(name)
+    return [column[i] for i in indices.tolist()]
 
 
 class _GroupView:
@@ -66,6 +79,52 @@ class _GroupView:
         return f"<run view of group {self._group.full_name!r}>"
 
 
+class _RunResults:
+    """``traj.results`` inside a run: what this run has added so far (a run may read its
+    own results back, as pypet's network analysers do), then what was stored outside runs.
+
+    Run wildcards in the path (``runs``, ``crun``, ``run_00000003``, ...) name the current
+    run: ``traj.res.runs.crun.z`` is this run's ``z``.
+    """
+
+    def __init__(self, run: RunView, prefix: str = "") -> None:
+        self._run = run
+        self._prefix = prefix
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError as exc:
+            raise AttributeError(str(exc)) from None
+
+    def __getitem__(self, path: str) -> Any:
+        view: Any = self
+        for part in path.split("."):
+            view = view._child(part)
+        return view
+
+    def _child(self, name: str) -> Any:
+        if name in _RUN_COMPONENTS or name.startswith(("run_0", "run_set_")):
+            return self
+        full = self._prefix + name
+        added = self._run._added()
+        if full in added:
+            return added[full]
+        if any(key.startswith(full + ".") for key in added):
+            return _RunResults(self._run, full + ".")
+        return self._run._lookup(self._run._skeleton._children["results"], full)
+
+    def f_add_result(self, name: str, *args: Any, **kwargs: Any) -> None:
+        self._run.f_add_result(self._prefix + name, *args, **kwargs)
+
+    add_result = f_add_result
+
+    def __repr__(self) -> str:
+        return f"<results of run {self._run._i}{' under ' + self._prefix if self._prefix else ''}>"
+
+
 class RunView:
     """What ``fn(traj)`` gets for one run: parameter values by natural naming, the run
     index and name, and ``f_add_result`` / ``add_result`` to record results."""
@@ -76,12 +135,18 @@ class RunView:
         self._synced = -2
         self._out: list = []
         self._k = 0  # position of the current run in its batch
-        # name -> (positions, values) of results added the simple way (one value and at
-        # most a comment): the collector registers them here after their first call, so
-        # later runs append directly instead of going through the general path.
-        self._fast: dict[str, tuple[list[int], list[Any]]] = {}
+        # name -> the append methods of (positions, values) of results added the simple way
+        # (one value and at most a comment): the collector registers them after their
+        # first call, so later runs append directly instead of taking the general path.
+        self._fast: dict[str, tuple[Callable, Callable]] = {}
         self._views: dict[str, _GroupView] = {}
-        self._explored: list[tuple[list, list[tuple[dict, str]]]] = []
+        # Set by the batch loop so a run can read back its own results (_RunResults):
+        # result variable -> (positions, values), and a callable that files the pending
+        # ``_out`` entries into it.
+        self._collected: dict[str, tuple[list[int], list[Any]]] = {}
+        self._flush: Callable[[], None] | None = None
+        self._standard_result: type | None = None  # v_standard_result set inside a run
+        self._recording = False  # inside a result class's record_in_run
         exploration = skeleton.exploration
         explored_names = set(exploration.names) if exploration is not None else set()
         by_name: dict[str, list[Parameter]] = {}
@@ -111,18 +176,27 @@ class RunView:
                 self.__dict__[abbr] = self._views[top]
         for top, view in self._views.items():
             self.__dict__[top] = view
-        if exploration is not None:
-            self._explored = [(exploration.column(n), targets[n]) for n in exploration.names]
+        # Explored name -> the places its value goes (view and group-view __dict__ slots).
+        self._targets = targets
 
-    # -- per run (hot path) ---------------------------------------------------------------
+    # -- per batch / per run (hot path) -------------------------------------------------------
+    def explored_slots(self, indices: Any) -> list[tuple[list, list[tuple[dict, str]]]]:
+        """For each explored parameter: its values for the runs ``indices`` (in order) and
+        the slots they go to. The batch loop sets ``d[key] = values[k]`` for run ``k`` of
+        the batch: per run, a list index and a dict store per name (see :meth:`_set`)."""
+        exploration = self._skeleton.exploration
+        if exploration is None:
+            return []
+        return [(_values_at(exploration, name, indices), self._targets[name])
+                for name in exploration.names]
+
     def _set(self, i: int) -> None:
-        # engine/task.py's run_batch inlines these lines in its per-run loop (a method
-        # call per run is measurable there); keep the two in step.
-        self._i = i
-        for column, slots in self._explored:
-            value = column[i]
+        """Make the view show run ``i`` (outside the batch loop: tests, manual runs).
+        engine/task.py's run_batch inlines the per-run part of this in its loop."""
+        self._i, self._k = i, 0
+        for values, slots in self.explored_slots(np.array([i], dtype=np.int64)):
             for d, key in slots:
-                d[key] = value
+                d[key] = values[0]
 
     # -- slow path ---------------------------------------------------------------------------
     def _sync(self) -> None:
@@ -141,9 +215,19 @@ class RunView:
         value = group[path]
         return self._group_view(value) if isinstance(value, Group) else value
 
+    def _added(self) -> dict[str, Any]:
+        """Result variable -> value of what the current run has added so far."""
+        if self._flush is not None:
+            self._flush()
+        k = self._k
+        return {name: values[-1] for name, (positions, values) in self._collected.items()
+                if positions and positions[-1] == k}
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
+        if name in ("results", "res"):
+            return _RunResults(self)
         # Attribute access on the skeleton: natural naming plus its members (v_/f_ names).
         self._sync()
         value = getattr(self._skeleton, name)
@@ -192,17 +276,23 @@ class RunView:
         """Record a result of this run: ``f_add_result("z", value, comment="...")`` or
         ``f_add_result("stats", mean=m, std=s)``."""
         if len(args) == 1 and (not kwargs or (len(kwargs) == 1 and "comment" in kwargs)):
-            cols = self._fast.get(name)
-            if cols is not None:
-                cols[0].append(self._k)
-                cols[1].append(args[0])
+            add = self._fast.get(name)
+            if add is not None:
+                add[0](self._k)
+                add[1](args[0])
                 return
+        if self._standard_result is not None and isinstance(name, str) and not self._recording:
+            name, args = self._standard_result, (name, *args)
         if isinstance(name, type):
             # pypet's f_add_result(ResultClass, "name", ...): a class may record itself
             # (e.g. Brian2 monitors become several variables with units).
             record = getattr(name, "record_in_run", None)
             if record is not None:
-                return record(self, *args, **kwargs)
+                self._recording = True  # its own f_add_result calls add plain items
+                try:
+                    return record(self, *args, **kwargs)
+                finally:
+                    self._recording = False
             forced = getattr(name, "forced_kind", None)  # PickleResult: pickled on request
             if forced is not None:
                 kwargs = {**kwargs, "kind": forced}
@@ -210,6 +300,20 @@ class RunView:
         self._out.append((name, args, kwargs))
 
     add_result = f_add_result
+
+    @property
+    def v_standard_result(self) -> Any:
+        """pypet's class for results added by name alone; set inside a run, it applies
+        to the rest of the batch's runs (e.g. ``Brian2MonitorResult``)."""
+        return self._standard_result or self._skeleton.v_standard_result
+
+    @v_standard_result.setter
+    def v_standard_result(self, cls: Any) -> None:
+        # Only a class that records itself or forces a kind changes how a result is
+        # stored; plain Result (pypet's default) is what a name alone means anyway.
+        special = getattr(cls, "record_in_run", None) or getattr(cls, "forced_kind", None)
+        self._standard_result = cls if special else None
+        self._fast.clear()  # names already on the fast path must now take this class
 
     def f_add_derived_parameter(self, name: Any, *args: Any, **kwargs: Any) -> None:
         """A derived parameter computed inside a run is per run: it is recorded like a

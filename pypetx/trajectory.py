@@ -11,12 +11,14 @@ import numpy as np
 
 from pypetx.compat.names import GroupCompat, TrajectoryCompat
 from pypetx.errors import AmbiguousNameError, ExplorationError, NodeNotFoundError
-from pypetx.explore import Exploration
+from pypetx.explore import Exploration, Product
 from pypetx.parameters import Parameter, Result
 from pypetx.tree import ABBREVIATIONS, Group, Leaf, Link, Node, validate_path
 
 #: The standard top-level groups, in pypet's order.
 TOP_GROUPS = ("config", "parameters", "derived_parameters", "results")
+#: The top-level groups whose parameters may be explored.
+_EXPLORABLE = ("parameters", "derived_parameters")
 
 
 def run_name(idx: int) -> str:
@@ -188,41 +190,83 @@ class Trajectory(TrajectoryCompat, Group):
         return Group.add_link(self, name, target)
 
     # -- exploration --------------------------------------------------------------------
-    def _resolve_explored(self, mapping: Mapping[str, Sequence]) -> dict[str, list]:
+    def _new_exploration(self, mapping: Mapping[str, Sequence],
+                         expected: Sequence[str] | None = None) -> Exploration:
+        """The exploration of ``mapping`` (names resolved to full names, values checked
+        against the defaults); ``expected``: the full names it must explore (expand).
+
+        An unchanged :class:`~pypetx.explore.Product` is taken from its axis values, which
+        are the very objects of its lists: nothing is done per run.
+        """
+        grid = mapping.grid() if isinstance(mapping, Product) else None
+        full: dict[str, str] = {}  # key -> full name
         columns: dict[str, list] = {}
-        params = self._children["parameters"]
         for key, values in mapping.items():
-            try:
-                node = params.get(_strip(key, "parameters"))
-            except (NodeNotFoundError, AmbiguousNameError) as err:
-                raise ExplorationError(f"cannot explore {key!r}: {err}") from None
-            if not isinstance(node, Parameter):
-                raise ExplorationError(f"cannot explore {key!r}: it is a group, not a parameter")
-            if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+            node = self._resolve_explored(key)
+            if grid is not None:
+                values = grid[1][key]
+            elif isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
                 raise ExplorationError(
                     f"explored values of {node.full_name!r} must be a list, got {type(values).__name__}"
                 )
-            values = list(values)
+            else:
+                values = list(values)
             if node.kind != "pickle" and node.default is not None:
                 _check_values(node.full_name, node.default, values)
             if node.full_name in columns:
                 raise ExplorationError(f"{node.full_name!r} is explored twice (as {key!r})")
+            full[key] = node.full_name
             columns[node.full_name] = values
-        return columns
-
-    def _axes_full_names(self, mapping: Mapping, columns: dict[str, list]):
+        if expected is not None:
+            differ = set(expected) ^ set(columns)
+            if differ:
+                raise ExplorationError(
+                    f"expand() must give values for exactly the explored parameters "
+                    f"{list(expected)}; differs in {sorted(differ)}"
+                )
+        if grid is not None:
+            axes = tuple(tuple(full[n] for n in axis) for axis in grid[0])
+            return Exploration.from_grid(axes, columns, names=list(columns))
         axes = getattr(mapping, "axes", None)
-        if axes is None:
-            return None
-        full = dict(zip(mapping.keys(), columns.keys()))
-        return tuple(tuple(full[n] for n in axis) for axis in axes)
+        if axes is not None:
+            axes = tuple(tuple(full[n] for n in axis) for axis in axes)
+        return Exploration(columns, axes=axes)
+
+    def _resolve_explored(self, key: str) -> Parameter:
+        """The parameter ``key`` names below ``parameters`` or ``derived_parameters``
+        (pypet explores derived parameters too, as its example 19c does)."""
+        head, _, rest = key.partition(".")
+        top = ABBREVIATIONS.get(head, head)
+        tops, path = ((top,), rest) if rest and top in _EXPLORABLE else (_EXPLORABLE, key)
+        found: list[Node] = []
+        missing: list[NodeNotFoundError] = []
+        for group in tops:
+            try:
+                found.append(self._children[group].get(path))
+            except NodeNotFoundError as err:
+                missing.append(err)
+            except AmbiguousNameError as err:
+                raise ExplorationError(f"cannot explore {key!r}: {err}") from None
+        if not found:  # the error of ``parameters`` (its hint searches the whole tree)
+            raise ExplorationError(f"cannot explore {key!r}: {missing[0]}") from None
+        if len(found) > 1:
+            listed = ", ".join(n.full_name for n in found)
+            raise ExplorationError(
+                f"cannot explore {key!r}: it matches {listed}; use a longer path")
+        node = found[0]
+        if not isinstance(node, Parameter):
+            raise ExplorationError(f"cannot explore {key!r}: it is a group, not a parameter")
+        return node
 
     def explore(self, mapping: Mapping[str, Sequence]) -> Exploration:
         """Explore parameters: one run per position of the (equal-length) value lists.
 
-        ``mapping`` is a dict of parameter name (short, dotted or full) -> values, e.g. the
+        ``mapping`` is a dict of (derived) parameter name (short, dotted or full) -> values,
+        e.g. the
         result of :func:`~pypetx.explore.cartesian_product` (its grid axes are kept: each
-        explored parameter becomes a dimension of the results) or of a sampler.
+        explored parameter becomes a dimension of the results; the grid is built from its
+        axis values, so exploring a million points costs what their axes cost) or of a
+        sampler.
         """
         if self._exploration is not None:
             raise ExplorationError(
@@ -231,8 +275,7 @@ class Trajectory(TrajectoryCompat, Group):
             )
         if not mapping:
             raise ExplorationError("explore() needs at least one parameter to explore")
-        columns = self._resolve_explored(mapping)
-        exploration = Exploration(columns, axes=self._axes_full_names(mapping, columns))
+        exploration = self._new_exploration(mapping)
         self._set_exploration(exploration)
         return exploration
 
@@ -241,14 +284,8 @@ class Trajectory(TrajectoryCompat, Group):
         their indices. Exploring a trajectory that is not explored yet is ``explore``."""
         if self._exploration is None:
             return self.explore(mapping)
-        columns = self._resolve_explored(mapping)
-        missing = set(self._exploration.names) ^ set(columns)
-        if missing:
-            raise ExplorationError(
-                f"expand() must give values for exactly the explored parameters "
-                f"{list(self._exploration.names)}; differs in {sorted(missing)}"
-            )
-        exploration = self._exploration.expand(columns, axes=self._axes_full_names(mapping, columns))
+        new = self._new_exploration(mapping, expected=self._exploration.names)
+        exploration = self._exploration.expand(new)
         self._set_exploration(exploration)
         return exploration
 
@@ -263,7 +300,7 @@ class Trajectory(TrajectoryCompat, Group):
         self._exploration = exploration
         for name in exploration.names:
             param = self._get_node(name, shortcuts=False)
-            param._range = list(exploration.column(name))
+            param._range = _ExploredRange(exploration, name)
 
     @property
     def exploration(self) -> Exploration | None:
@@ -309,8 +346,9 @@ class Trajectory(TrajectoryCompat, Group):
         if idx >= n:
             raise IndexError(f"run {idx} does not exist: trajectory {self.name!r} has {n} runs")
         if self._exploration is not None:
+            point = self._exploration.point(idx)  # a grid: from its axes, no column
             for name, param in self.explored_parameters.items():
-                param._set_current(self._exploration.column(name)[idx])
+                param._set_current(point[name])
         self._idx = idx
 
     def restore_default(self) -> None:
@@ -440,6 +478,24 @@ class Trajectory(TrajectoryCompat, Group):
         from pypetx.records import tree_from_records
 
         return tree_from_records(cls, records, attrs)
+
+
+class _ExploredRange(list):
+    """A parameter's explored values, one per run: a plain list to read (pypet's range),
+    that pickles as a reference to its :class:`~pypetx.explore.Exploration` (rebuilt from
+    it when unpickled). A pickled trajectory thus carries its runs' values once, and a
+    grid's not at all (only its axes); changes made to the list are not pickled.
+    """
+
+    __slots__ = ("_exploration", "_name")
+
+    def __init__(self, exploration: Exploration, name: str) -> None:
+        exploration.column_list(name, out=self)  # filled in place: no second copy
+        self._exploration = exploration
+        self._name = name
+
+    def __reduce__(self) -> tuple:
+        return (_ExploredRange, (self._exploration, self._name))
 
 
 #: Value types whose compatibility with a default depends on the type alone.

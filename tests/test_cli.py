@@ -359,7 +359,8 @@ class TestSubprocess:
         script = tmp_path / "script.py"
         script.write_text(SCRIPT.replace('progress=False)',
                                          'progress=False, cluster_options='
-                                         '{"dashboard_address": ":0"})'))
+                                         '{"dashboard_address": ":0", '
+                                         '"local_first": False})'))
         out = tmp_path / "s.h5"
         _pypetx("run", script, "--cluster", "local", "--workers", "2", out)
         assert Path(f"{out}.cfg").read_text() == "local 2"

@@ -161,3 +161,41 @@ def test_options_come_from_dask_config():
         opts = BatchingOptions.from_config()
     assert opts.target_task_seconds == 2.0 and opts.max_batch == 7
     assert BatchingOptions.from_config().target_task_seconds == 0.5
+
+
+def test_driver_time_per_task_sets_a_floor():
+    # 1 us runs, 10^6 left, 2 workers: balance alone asks for 125,000-run tasks; a driver
+    # that needs 30 ms per finished task needs >= 4 * 2 * 30 ms = 0.24 s of work per task.
+    opts = BatchingOptions(max_batch=10**7)
+    assert auto_batch_size(1e-6, 10**6, 2, opts) == 125_000
+    assert auto_batch_size(1e-6, 10**6, 2, opts, driver_seconds=0.03) == 240_000
+    # near the end, too: the floor wins over balance
+    assert auto_batch_size(1e-6, 100_000, 2, opts, driver_seconds=0.03) == 100_000
+
+
+def _largest_batch(planner, **record):
+    largest = 0
+    while (batch := planner.next_batch()) is not None:
+        largest = max(largest, len(batch))
+        planner.record(len(batch), 1e-6 * len(batch),
+                       **{k: v * len(batch) if k == "result_bytes" else v
+                          for k, v in record.items()})
+    return largest
+
+
+def test_planner_learns_driver_time_and_result_bytes():
+    opts = BatchingOptions(max_batch=10**7, max_batch_bytes=8 * 2**20)
+    runs = np.arange(2 * 10**6)
+    quick_driver = _largest_batch(BatchPlanner(runs, 2, "auto", opts), driver_seconds=0.0)
+    slow_driver = _largest_batch(BatchPlanner(runs, 2, "auto", opts), driver_seconds=0.03)
+    assert slow_driver > quick_driver
+    # each run returns 80 kB: a task's results stay under 8 MiB
+    capped = _largest_batch(BatchPlanner(runs[:10_000], 2, "auto", opts), result_bytes=80_000)
+    assert capped == (8 * 2**20) // 80_000
+
+
+def test_max_batch_bytes_from_config():
+    with dask.config.set({"pypetx.batching.max_batch_bytes": "1 MiB"}):
+        assert BatchingOptions.from_config().max_batch_bytes == 2**20
+    with pytest.raises(ValueError, match="max_batch_bytes"):
+        BatchingOptions(max_batch_bytes=0)

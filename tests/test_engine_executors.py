@@ -18,6 +18,7 @@ from pypetx.engine import (
     SynchronousBackend,
     resolve_backend,
 )
+from pypetx.engine.localfirst import LocalFirstBackend
 
 
 def square(x):
@@ -179,7 +180,10 @@ def test_resolve_names_and_config():
     assert isinstance(resolve_backend(cluster="synchronous"), SynchronousBackend)
     with dask.config.set({"pypetx.cluster": "synchronous"}):
         assert isinstance(resolve_backend(), SynchronousBackend)
-    be = resolve_backend(n_workers=1)
+    be = resolve_backend(n_workers=1)  # the driver first; the cluster only if needed
+    assert isinstance(be, LocalFirstBackend) and not be.started
+    be.close()
+    be = resolve_backend(n_workers=1, local_first=False)
     assert isinstance(be, DistributedBackend) and be._client is None
     be.close()
     with pytest.raises(
@@ -220,5 +224,5 @@ def test_default_client_is_used_when_present(cluster_client):
         assert isinstance(be, DistributedBackend) and be.client is client
         with dask.config.set({"pypetx.use_default_client": False}):
             be2 = resolve_backend(n_workers=1)
-            assert be2._client is None
+            assert isinstance(be2, LocalFirstBackend) and not be2.started
             be2.close()

@@ -440,7 +440,7 @@ def test_script_without_main_guard_runs_on_local_cluster(tmp_path):
 out = {}
 def sink(b):
     out.update(zip(b.indices.tolist(), b.results["z"].tolist()))
-with resolve_backend() as backend:
+with resolve_backend(local_first=False) as backend:  # every run on a forked worker
     summary = run_batches(task, 0.0, np.arange(50), backend, sink, progress=False)
     print("workers", backend.n_workers)
 print("ok", summary.n_completed, sorted(out.items()) == [(i, 3 * i) for i in range(50)])

@@ -161,10 +161,13 @@ def test_run_map_passes_per_run_arguments(tmp_path):
 
     env = _env(tmp_path, cluster="synchronous")
     env.traj.f_explore({"x": [1.0, 2.0, 3.0], "y": [0.0, 0.0, 0.0]})
-    env.run_map(scaled, [[10, 20, 30]], {"offset": [1, 2, 3]})
+    env.run_map(scaled, [10, 20, 30], offset=[1, 2, 3])   # pypet's signature
     np.testing.assert_array_equal(env.dataset.z.values, [11, 42, 93])
-    with pytest.raises(ValueError, match="has 2 items, the trajectory 'Multiplication' has 3"):
-        env.run_map(scaled, [[1, 2]])
+    other = _env(tmp_path / "other", cluster="synchronous")
+    other.traj.f_explore({"x": [1.0, 2.0, 3.0], "y": [0.0, 0.0, 0.0]})
+    with pytest.raises(ValueError, match=r"has 2 items; give one per run to execute \(3\) "
+                                         r"or per run of the trajectory \(3\)"):
+        other.run_map(scaled, [1, 2])
 
 
 def test_postprocessing_can_expand_the_trajectory(tmp_path):
@@ -287,7 +290,8 @@ def test_pypet_memory_cap_pauses_workers_through_dask(tmp_path):
 
         return get_worker().memory_manager.memory_pause_fraction
 
-    env = _env(tmp_path, n_workers=1, memory_cap=70.0)
+    env = _env(tmp_path, n_workers=1, memory_cap=70.0,
+               cluster_options={"local_first": False})  # the run must be on a worker
     env.traj.f_explore({"x": [1.0], "y": [1.0]})
     assert env.run(pause_fraction) == [(0, 0.7)]
 

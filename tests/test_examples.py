@@ -79,7 +79,8 @@ def test_resumed_sweep_runs_only_missing(tmp_path):
     assert np.allclose(ds.z, ds.x**2 + ds.y)
 
 
-OTHERS = sorted(p.name for p in EXAMPLES.glob("*.py") if p.name not in OUTPUTS)
+OTHERS = [pytest.param(name, marks=pytest.mark.slurm) if "slurm" in name else name
+          for name in sorted(p.name for p in EXAMPLES.glob("*.py") if p.name not in OUTPUTS)]
 
 
 @pytest.mark.slow

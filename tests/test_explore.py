@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 import warnings
 
 import numpy as np
@@ -18,6 +20,7 @@ from pypetx.explore import (
     zip_params,
     zip_product,
 )
+from pypetx.explore._values import _repeat_tile
 
 # ----------------------------------------------------------------- cartesian_product
 
@@ -90,6 +93,41 @@ def test_cartesian_product_value_errors():
         cartesian_product({"x": []})
     with pytest.raises(ExplorationError, match="parameter_dict is empty"):
         cartesian_product({})
+
+
+def test_product_grid_while_unchanged():
+    result = cartesian_product({"x": [1, 2], "y": [3, 4, 5]})
+    assert result.grid() == ((("x",), ("y",)), {"x": (1, 2), "y": (3, 4, 5)})
+    result.axis_values["x"].append(9)  # the public attributes are for reading
+    result.axes = None
+    assert result.grid() == ((("x",), ("y",)), {"x": (1, 2), "y": (3, 4, 5)})
+    assert pickle.loads(pickle.dumps(result)).grid() == result.grid()
+    assert copy.copy(result).grid() == result.grid()
+
+
+@pytest.mark.parametrize("change", [
+    lambda p: p.__setitem__("x", list(p["x"])),  # replaced by an equal list
+    lambda p: p["y"].append(3),
+    lambda p: p.pop("y"),
+    lambda p: p.__setitem__("z", [0] * 6),
+    lambda p: p.update(x=[1] * 6),
+])
+def test_product_grid_none_once_changed(change):
+    result = cartesian_product({"x": [1, 2], "y": [3, 4, 5]})
+    change(result)
+    assert result.grid() is None
+
+
+@pytest.mark.parametrize(("m", "inner", "outer"),
+                         [(1, 1, 1), (3, 1, 4), (3, 5, 1), (5, 3, 2), (4, 4, 3), (1, 7, 2)])
+def test_repeat_tile(m, inner, outer):
+    values = [object() for _ in range(m)]
+    expected = [v for _ in range(outer) for v in values for _ in range(inner)]
+    got = _repeat_tile(values, inner, outer)
+    assert len(got) == len(expected) and all(a is b for a, b in zip(got, expected))
+    out = _repeat_tile(values, inner, outer, out=[])
+    assert all(a is b for a, b in zip(out, expected)) and len(out) == len(expected)
+    assert got is not values
 
 
 # ----------------------------------------------------------------- zip_product

@@ -52,8 +52,9 @@ def test_quantities_must_keep_their_dimensions():
         check_compatible("tau", 10 * ms, 20 * mV)
     with pytest.raises(TypeError, match="kind .quantity."):
         check_compatible("tau", 10 * ms, 0.02)
-    with pytest.raises(TypeError, match="needs a Brian2 quantity"):
-        Brian2Parameter("tau", 0.01)
+    plain = Brian2Parameter("threshold", "v > 1")  # pypet's Brian2Parameter holds any value
+    assert plain.value == "v > 1" and plain.kind != "quantity" and plain.units is None
+    assert Brian2Parameter("tau", 10 * ms).units == "ms"
 
 
 def test_parse_units_is_safe_and_reads_cf():

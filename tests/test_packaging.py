@@ -16,12 +16,13 @@ except ImportError:  # Python 3.10
 
 ROOT = Path(__file__).resolve().parents[1]
 
-CONTRACT_EXTRAS = {"brian2", "deap", "sumatra", "hpc", "docs", "test", "all"}
+CONTRACT_EXTRAS = {"brian2", "deap", "sumatra", "hpc", "tables", "docs", "test", "all"}
 
 # conda-forge name -> PyPI name, where they differ
 CONDA_TO_PYPI = {
     "dask-core": "dask",
     "matplotlib-base": "matplotlib",
+    "pytables": "tables",
 }
 # (package, extra) -> the packages that extra pulls in; conda has no extras, so
 # conda-env.yml lists them by name. An extra missing here fails the test on purpose.

@@ -138,6 +138,20 @@ def test_derived_parameters_inside_a_run_are_recorded(view):
     ]
 
 
+def test_explored_derived_parameter():
+    traj = Trajectory("derived")
+    traj.add_parameter("x", 1.0)
+    traj.add_derived_parameter("density", 0.5)
+    traj.add_derived_parameter("flow.rate", 1)
+    traj.explore({"density": [0.1, 0.2], "rate": [1, 2]})
+    view = RunView(traj)
+    view._set(1)
+    assert view.density == view.derived_parameters.density == view.dpar.density == 0.2
+    assert view.rate == view.dpar.flow.rate == view.f_get("rate", fast_access=True) == 2
+    assert view.f_get_explored_parameters(fast_access=True) == {
+        "derived_parameters.density": 0.2, "derived_parameters.flow.rate": 2}
+
+
 def test_unexplored_trajectory():
     traj = Trajectory("one")
     traj.add_parameter("x", 1.0)

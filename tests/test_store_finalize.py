@@ -110,6 +110,68 @@ def test_lazy_blocks_are_whole_storage_chunks(tmp_path):
     st.close()
 
 
+@pytest.mark.parametrize("shape", [(7,), (3, 4), (2, 3, 4), (5, 1, 3)])
+def test_range_boxes_cover_a_range_of_cells_exactly(shape):
+    from pypetx.store.cube import _range_boxes
+
+    n = int(np.prod(shape))
+    for c0 in range(n):
+        for c1 in range(c0, n + 1):
+            grid_ = np.full(shape, -1)
+            values = np.arange(c0, c1)
+            boxes = list(_range_boxes(c0, c1, shape))
+            for box, lo, hi in boxes:
+                assert (grid_[box] == -1).all()
+                grid_[box] = values[lo:hi].reshape(tuple(b.stop - b.start for b in box))
+            flat = grid_.ravel()
+            assert (flat[c0:c1] == values).all() and (np.delete(flat, range(c0, c1)) == -1).all()
+            assert len(boxes) <= 2 * len(shape) - 1
+
+
+def test_write_fixed_puts_each_owned_run_once(tmp_path):
+    """Batches crossing rows, a later batch replacing runs, a skipped result: the boxes
+    put from the sources make the assembled array."""
+    e = grid(5, 7)
+    with open_store(tmp_path / "r.h5", "t") as st:
+        st.open(e, [], {}, resume=False)
+        for b0 in range(0, 35, 6):
+            idx = np.arange(b0, min(b0 + 6, 35))
+            st.write_batch(make_batch(idx, {"v": idx[:, None] + np.arange(2.0)},
+                                      present={"v": idx % 9 != 4}))
+        st.write_batch(make_batch([10, 11], {"v": np.full((2, 2), -1.0)}))
+        expected = st.cube(eager=True)[0].v.values
+        cube = st._cube
+        out = np.full((5, 7, 2), 99.0)
+        seen = np.zeros((5, 7), int)
+
+        def put(box, values):
+            out[box] = values
+            seen[box] += 1
+
+        cube.write_fixed("v", put, max_bytes=3 * 16)  # at most 3 runs per put
+    assert (seen == 1).all()
+    np.testing.assert_array_equal(out, expected)
+    assert np.isnan(out.reshape(35, 2)[[4, 13, 22, 31]]).all() and (out[1, 3:5] == -1).all()
+
+
+def test_lazy_fixed_results_honour_a_fill_value_encoding(tmp_path):
+    """Results written from the sources directly, unless the encoding changes values."""
+    import h5py
+
+    path = tmp_path / "r.h5"
+    present = np.arange(12) != 5
+    with dask.config.set({"pypetx.store.eager_bytes": 1}), \
+            open_store(path, "t", encoding={"z": {"_FillValue": -999.0}}) as st:
+        st.open(grid(3, 4), [], {}, resume=False)
+        st.write_batch(make_batch(range(12), {"z": np.arange(12.0), "w": np.arange(12.0)},
+                                  present={"z": present, "w": present}))
+        st.finalize()
+    with h5py.File(path, "r") as f:
+        assert f["t/z"][1, 1] == -999.0 and np.isnan(f["t/w"][1, 1])
+    ds = open_results(path, "t")
+    assert np.isnan(ds.z.values[1, 1]) and ds.z.values[2, 3] == 11 and ds.w.values[2, 3] == 11
+
+
 def test_large_cube_streams_with_bounded_memory(tmp_path):
     """A 160 MB cube through the lazy path with a 16 MB budget: peak RSS grows far less."""
     script = tmp_path / "big.py"

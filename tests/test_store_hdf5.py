@@ -79,7 +79,7 @@ def test_grid_roundtrip_plain_xarray(tmp_path):
     assert workers(plain).values[0, 0] == "tcp://127.0.0.1:1"
     assert plain.failure_run.size == 0 and failures(plain).empty
     assert plain.attrs["parameters.ncars"] == 42 and plain.attrs["comment"] == "hello"
-    assert plain.z.encoding["zlib"] and plain.z.encoding["complevel"] == 4
+    assert plain.z.encoding["zlib"] and plain.z.encoding["complevel"] == 1  # auto: compresses
     assert plain.z.encoding["chunksizes"] == (1, 4)
     assert set(plain.data_vars) == {"completed", "failed", "duration", "worker", "failure_run",
                                     "failure_error", "failure_traceback", "z", "v"}
@@ -289,3 +289,13 @@ def test_commits_of_two_trajectories_to_one_file_are_serialised(tmp_path):
         assert list_trajectories(path) == ["A"]
     assert proc.wait(timeout=120) == 0, proc.stderr.read()
     assert list_trajectories(path) == ["A", "B"]
+
+
+def test_chunks_capped_at_1_mib_with_little_padding():
+    from pypetx.store.hdf5 import _cap_chunk_bytes
+
+    assert _cap_chunk_bytes([1, 100, 10_000], 8, (100, 100, 10_000)) == (1, 10, 10_000)
+    assert _cap_chunk_bytes([1, 97, 10_000], 8, (100, 97, 10_000)) == (1, 13, 10_000)
+    assert _cap_chunk_bytes([10, 200_000], 8, (1000, 200_000)) == (1, 100_000)
+    assert _cap_chunk_bytes([1, 100, 1300], 8, (100, 200, 1300)) == (1, 100, 1300)
+    assert _cap_chunk_bytes([1, 8, 100], 8) == (1, 8, 100)

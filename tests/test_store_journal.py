@@ -39,6 +39,77 @@ def test_roundtrip_all_modes(tmp_path):
         assert "meta" in f.files
 
 
+def test_write_npz_is_what_np_load_reads(tmp_path):
+    import json
+    import zipfile
+
+    from pypetx.store.journal import _FastNpz, write_npz
+
+    arrays = {"i": np.arange(5), "s": np.array(["x", "yyy"]), "e": np.zeros(0, "<U1"),
+              "meta": np.array(json.dumps({"k": 1})),  # 0-d stays 0-d
+              "f": np.asfortranarray(np.random.default_rng(0).random((3, 4))),
+              "strided": np.arange(20.0)[::2], "b": np.ones(3, bool), "empty2d": np.zeros((0, 3))}
+    path = tmp_path / "a.npz"
+    with open(path, "wb") as f:
+        write_npz(f, arrays)
+    assert zipfile.ZipFile(path).testzip() is None  # CRCs right
+    fast = _FastNpz(path).read(None)
+    with np.load(path, allow_pickle=False) as npz:
+        for name, a in arrays.items():
+            for got in (npz[name], fast[name]):
+                assert got.dtype == a.dtype and got.shape == a.shape
+                np.testing.assert_array_equal(got, a)
+
+
+def test_written_batches_are_read_from_memory(tmp_path, monkeypatch):
+    from pypetx.store import journal as journal_module
+
+    j = Journal(tmp_path / "j", hold_bytes=10**6)
+    j.write(make_batch([0, 1], {"z": np.array([1.0, 2.0])}))
+    (e,) = j.entries()
+    assert j.entries()[0] is e  # the same entry: its arrays stay in memory
+
+    def no_disk(*args, **kwargs):
+        raise AssertionError("read from disk")
+
+    monkeypatch.setattr(journal_module, "_FastNpz", no_disk)
+    monkeypatch.setattr(journal_module.np, "load", no_disk)
+    e.preload()
+    e.close()
+    assert e.array("z", "v").tolist() == [1.0, 2.0] and e.status("completed").all()
+    assert e.meta["n"] == 2 and e.indices.tolist() == [0, 1]
+    monkeypatch.undo()
+    fresh = Journal(tmp_path / "j").entries()[0]  # another reader: the file says the same
+    assert fresh is not e and fresh.meta == e.meta
+    np.testing.assert_array_equal(fresh.array("z", "v"), e.array("z", "v"))
+    j.remove([e])
+    assert not j.entries() and j._held == {}
+
+
+def test_over_the_budget_nothing_is_held(tmp_path):
+    j = Journal(tmp_path / "j", hold_bytes=3000)
+    j.write(make_batch(range(10), {"z": np.zeros(10)}))
+    assert j.entries()[0].held_bytes > 0
+    j.write(make_batch(range(10, 400), {"z": np.zeros(390)}))
+    assert [e.held_bytes for e in j.entries()] == [0, 0]
+    j.write(make_batch([400], {"z": np.zeros(1)}))  # and nothing more this session
+    assert [e.held_bytes for e in j.entries()] == [0, 0, 0]
+    assert j.entries()[1].array("z", "v").shape == (390,)
+
+
+def test_large_members_are_mapped_read_only(tmp_path):
+    j = Journal(tmp_path / "j")
+    v = np.random.default_rng(0).random((4, 100_000))  # 3.2 MB: memory-mapped
+    j.write(make_batch(range(4), {"v": v, "z": np.arange(4.0)}))
+    (e,) = j.entries()
+    got = e.array("v", "v")
+    np.testing.assert_array_equal(got, v)
+    assert not got.flags.writeable and e.array("z", "v").flags.writeable
+    e.close()
+    j.remove([e])  # deleting a mapped file is fine on POSIX
+    assert got[3, 5] == v[3, 5]
+
+
 def test_partial_files_are_ignored_and_removed(tmp_path):
     d = tmp_path / "j"
     j = Journal(d)

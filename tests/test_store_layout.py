@@ -101,3 +101,24 @@ def test_fill_values():
     assert fill_value(np.dtype("i4")) == -2147483647
     assert fill_value(np.dtype(bool)) is False
     assert fill_value(np.dtype("U3")) == ""
+
+
+def test_quantities_are_described_in_their_stored_form():
+    """Explored Brian2 quantities have no JSON form: the description holds them encoded
+    (SI magnitudes + units), so a loaded trajectory gets quantities back, not reprs."""
+    brian2 = pytest.importorskip("brian2")
+    from pypetx.store.layout import decode_explored_value, describe_exploration
+
+    ms = brian2.ms
+    exploration = Exploration(
+        cartesian_product({"parameters.tau": [5 * ms, 20 * ms], "parameters.v": [1.0, 2.0]}),
+        axes=(("parameters.tau",), ("parameters.v",)))
+    desc, _ = describe_exploration(exploration)
+    assert not desc["repr"]
+    taus = [decode_explored_value(v) for v in desc["values"]["parameters.tau"]]
+    assert taus == [5 * ms, 20 * ms] and all(t.dim == ms.dim for t in taus)
+    assert desc["values"]["parameters.v"] == [1.0, 2.0]
+    # values of another kind without a JSON form still fall back to their repr
+    other = Exploration({"parameters.o": [object(), object()]})
+    assert describe_exploration(other)[0]["repr"]
+    assert decode_explored_value(3.5) == 3.5

@@ -178,6 +178,27 @@ def test_explore_ambiguous_parameter(traj):
         traj.explore({"tau": [1.0]})
 
 
+def test_explore_derived_parameters_as_pypet_does(traj):
+    traj.add_derived_parameter("density", 0.5)
+    traj.add_derived_parameter("flow.rate", 1)
+    traj.explore({"derived_parameters.density": [0.1, 0.2], "dpar.flow.rate": [1, 2],
+                  "x": [1.0, 2.0]})
+    assert traj.exploration.names == ("derived_parameters.density",
+                                      "derived_parameters.flow.rate", "parameters.x")
+    traj.expand({"density": [0.3], "rate": [3], "x": [3.0]})  # short names too
+    traj.idx = 2
+    assert (traj.density, traj.rate, traj.x) == (0.3, 3, 3.0)
+
+
+def test_explore_name_of_a_parameter_and_a_derived_parameter_is_ambiguous(traj):
+    traj.add_derived_parameter("x", 0.5)
+    with pytest.raises(ExplorationError, match="cannot explore 'x': it matches "
+                       "parameters.x, derived_parameters.x; use a longer path"):
+        traj.explore({"x": [1.0]})
+    traj.explore({"dpar.x": [1.0, 2.0]})
+    assert traj.exploration.names == ("derived_parameters.x",)
+
+
 def test_explore_group_is_refused(traj):
     with pytest.raises(ExplorationError, match="'traffic': it is a group, not a parameter"):
         traj.explore({"traffic": [1]})
@@ -244,6 +265,93 @@ def test_expand_grows_the_grid(explored):
 def test_expand_unexplored_explores(traj):
     traj.expand({"x": [5.0]})
     assert len(traj) == 1 and traj.get("x").range == [5.0]
+
+
+def test_explore_product_builds_the_grid_from_its_axes(traj, monkeypatch):
+    import pypetx.explore.exploration as exploration_mod
+
+    product = cartesian_product({"x": [1.0, 2.0], "traffic.ncars": [3, 4, 5]})
+    built = []
+    monkeypatch.setattr(exploration_mod, "_repeat_tile",
+                        lambda *a, **k: built.append(a) or _tile(*a, **k))
+    exploration = traj.explore(product)
+    assert exploration.names == ("parameters.x", "parameters.traffic.ncars")
+    assert exploration.axes == (("parameters.x",), ("parameters.traffic.ncars",))
+    assert exploration.shape == (2, 3) and exploration.is_c_order
+    assert len(built) == 2  # one per parameter range, no per-run column in the exploration
+    assert traj.get("ncars").range == product["traffic.ncars"]
+    assert traj.get("x").range == product["x"]
+    assert exploration.column("parameters.x") == tuple(product["x"])
+    traj.set_run(4)
+    assert (traj.x, traj.ncars) == (2.0, 4)
+
+
+def _tile(*args, **kwargs):
+    from pypetx.explore._values import _repeat_tile
+
+    return _repeat_tile(*args, **kwargs)
+
+
+def test_explore_product_checks_types_of_the_axis_values(traj):
+    with pytest.raises(TypeError) as from_product:
+        traj.explore(cartesian_product({"x": [1.0, 2.0], "y": [1, 1.5]}))
+    with pytest.raises(TypeError) as from_lists:
+        traj.explore({"y": [1, 1.5]})
+    assert str(from_product.value) == str(from_lists.value)
+    assert traj.exploration is None
+    with pytest.raises(ExplorationError, match="is explored twice"):
+        traj.explore(cartesian_product({"x": [1.0], "parameters.x": [2.0]}))
+
+
+def test_explore_changed_product_reads_its_lists(traj):
+    product = cartesian_product({"x": [1.0, 2.0], "y": [3, 4]})
+    product["y"] = [4, 3, 4, 3]  # still a grid, in another order
+    exploration = traj.explore(product)
+    assert exploration.shape == (2, 2) and exploration.column("parameters.y") == (4, 3, 4, 3)
+    assert exploration.axis_values(1) == {"parameters.y": [4, 3]}
+
+
+def test_expand_with_a_product_merges_the_axes(explored):
+    explored.expand(cartesian_product({"x": [1.0, 2.0], "y": [6]}))
+    exploration = explored.exploration
+    assert exploration.shape == (2, 4) and not exploration.is_c_order
+    assert explored.get("y").range == [3, 4, 5, 3, 4, 5, 6, 6]
+    explored.set_run(7)
+    assert (explored.x, explored.y) == (2.0, 6)
+    with pytest.raises(ExplorationError, match="exactly the explored parameters"):
+        explored.expand(cartesian_product({"x": [4.0]}))
+
+
+@pytest.mark.parametrize("dumps", ["pickle", "cloudpickle"])
+def test_pickled_explored_trajectory_carries_the_axes_only(traj, dumps):
+    import pickle
+
+    import cloudpickle
+
+    dump = pickle.dumps if dumps == "pickle" else cloudpickle.dumps
+    traj.explore(cartesian_product({"x": [float(i) for i in range(300)],
+                                    "y": list(range(300))}))
+    traj.exploration.column("parameters.x")  # a cached column is not pickled either
+    blob = dump(traj)
+    assert len(blob) < 100_000  # 90,000 runs; their values alone would take ~1.6 MB
+    back = pickle.loads(blob)
+    assert back.exploration.shape == (300, 300)
+    assert back.get("x").range == traj.get("x").range
+    assert back.get("y").range[-3:] == [297, 298, 299]
+    back.set_run(301)
+    assert (back.x, back.y) == (1.0, 1)
+
+
+def test_ranges_are_lists_and_copies(explored):
+    import copy
+
+    rng = explored.get("y").range
+    assert isinstance(rng, list) and rng == [3, 4, 5, 3, 4, 5]
+    assert explored.get("y").f_get_range() == (3, 4, 5, 3, 4, 5)
+    clone = copy.deepcopy(explored)
+    assert clone.get("y").range == rng and clone.exploration is not explored.exploration
+    rng.append(99)  # the exploration is not affected
+    assert len(explored) == 6
 
 
 # -- runs ------------------------------------------------------------------------------------

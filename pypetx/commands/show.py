@@ -222,6 +222,11 @@ def _provenance(attrs: dict[str, Any]) -> list[str]:
     if isinstance(git, dict) and git:
         dirty = " (uncommitted changes)" if git.get("dirty") else ""
         lines.append(f"    git: {git.get('commit', '?')}{dirty}")
+    origin = _json_attr(attrs, "imported_from")  # pypetx import-pypet
+    if origin:
+        lines.append(f"    imported from {origin.get('file', '?')} (written by pypet "
+                     f"{origin.get('pypet_version') or '?'}, python "
+                     f"{origin.get('python') or '?'})")
     return lines
 
 

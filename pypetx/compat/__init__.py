@@ -22,6 +22,18 @@ from pypetx.compat.exceptions import (
     VersionMismatchError,
 )
 from pypetx.compat.manual import MultiprocContext, manual_run
+from pypetx.compat.shared import (
+    SharedArray,
+    SharedCArray,
+    SharedEArray,
+    SharedPandasFrame,
+    SharedResult,
+    SharedTable,
+    SharedVLArray,
+    StorageContextManager,
+    make_ordinary_result,
+    make_shared_result,
+)
 
 #: pypet names that are pypetx core objects (resolved lazily: the core imports compat).
 _CORE = {
@@ -50,7 +62,9 @@ PYPET_NAMES = (
     "DataNotInStorageError", "GitDiffError", "MultiprocContext", "NoSuchParameterError",
     "NoSuchServiceError", "NotUniqueNodeError", "ParameterLockedException", "PresettingError",
     "TooManyGroupsError", "VersionMismatchError", "manual_run", "pypetconstants",
-    "pypetexceptions", "load_trajectory",
+    "pypetexceptions", "load_trajectory", "SharedArray", "SharedCArray", "SharedEArray",
+    "SharedPandasFrame", "SharedResult", "SharedTable", "SharedVLArray",
+    "StorageContextManager", "make_ordinary_result", "make_shared_result",
 )
 
 __all__ = sorted(set(PYPET_NAMES) | set(_CORE))
@@ -61,6 +75,8 @@ def __getattr__(name: str) -> Any:
 
     if name == "pypetexceptions":
         return importlib.import_module("pypetx.compat.exceptions")
+    if name == "import_pypet":  # reading pypet's own files: pypetx/compat/pypetfile/
+        return importlib.import_module("pypetx.compat.pypetfile").import_pypet
     target = _CORE.get(name)
     if target is None:
         raise AttributeError(f"module 'pypetx.compat' has no attribute {name!r}")

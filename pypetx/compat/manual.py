@@ -41,7 +41,8 @@ def run_copy(traj: Any) -> Any:
 
 def _origin(traj: Any) -> Any:
     origin = getattr(traj, "_manual_origin", None)
-    if origin is not None and getattr(traj, "_manual_pid", os.getpid()) != os.getpid():
+    # f_iter_runs stamps the trajectory (and run_copy its copies) with the driver's pid
+    if getattr(traj, "_manual_pid", os.getpid()) != os.getpid():
         raise NotImplementedError(
             "a manual_run function received a trajectory copy in another process "
             "(multiprocessing pool); pypetx cannot bring its results back from there. "

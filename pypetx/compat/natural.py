@@ -1,14 +1,14 @@
 """pypet's natural-naming extras: run results by run names, links by shortcut, and
 adding or linking nodes by assignment (``traj.par.x = Parameter("x", 1)``).
 
-Called by :class:`pypetx.compat.names.GroupCompat` when plain natural naming finds no node.
+Called by :class:`pypetx.compat.nodes.GroupCompat` when plain natural naming finds no node.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pypetx.compat.names import MISSING
+from pypetx.compat.nodes import MISSING
 
 
 def run_dependent(group: Any, name: str) -> Any:

@@ -68,7 +68,11 @@ def resolve(traj: Any, group_path: str, name: str) -> Any:
     NodeNotFoundError
         ``name`` is no run-dependent name or result variable.
     """
-    below_results = group_path in ("results", "")
+    # results, or a group of pypet's run names made a node by a default-run result
+    # (traj.f_add_result("runs.$.z", ...) outside runs adds results.runs.run_ALL.z)
+    head, _, rest = group_path.partition(".")
+    below_results = group_path == "" or head == "results" and all(
+        _is_runs_name(part) for part in rest.split(".") if part)
     if not has_results(traj) or not below_results:
         raise NodeNotFoundError(name)
     if _is_runs_name(name):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from dask.utils import parse_bytes
 
 from pypetx import config
 
@@ -25,6 +26,11 @@ _DECAY = 0.8
 # How far batch sizes may run ahead of the largest measured task (see next_size). With 2-3
 # tasks in flight per worker, 4 keeps doubling going while bounding a surprise to 4x.
 _AHEAD = 4
+# The driver handles every finished task (fetch its results, journal them: ~10-30 ms
+# with a cluster, whatever the task's size). Tasks are made big enough that this keeps
+# the driver busy at most 1/_DRIVER_SHARE of the time, else it, not the workers, sets
+# the pace of cheap sweeps.
+_DRIVER_SHARE = 4
 
 
 @dataclass(frozen=True)
@@ -44,12 +50,17 @@ class BatchingOptions:
         idle at the end while another finishes one huge batch.
     max_batch : int
         Upper bound on runs per task (bounds the memory of one task's results).
+    max_batch_bytes : int
+        Upper bound on the measured result bytes of one task: the driver holds a few
+        tasks' results at once (in flight, being journaled), so this bounds its memory
+        when runs return large arrays.
     """
 
     target_task_seconds: float = 0.5
     min_task_seconds: float = 0.05
     min_tasks_per_worker: int = 4
     max_batch: int = 100_000
+    max_batch_bytes: int = 64 * 2**20
 
     def __post_init__(self) -> None:
         if not self.target_task_seconds > 0:
@@ -66,6 +77,8 @@ class BatchingOptions:
             )
         if self.max_batch < 1:
             raise ValueError(f"max_batch must be >= 1, got {self.max_batch!r}")
+        if self.max_batch_bytes < 1:
+            raise ValueError(f"max_batch_bytes must be >= 1, got {self.max_batch_bytes!r}")
 
     @classmethod
     def from_config(cls) -> BatchingOptions:
@@ -76,6 +89,7 @@ class BatchingOptions:
             min_task_seconds=float(section.get("min_task_seconds", 0.0)),
             min_tasks_per_worker=int(section["min_tasks_per_worker"]),
             max_batch=int(section["max_batch"]),
+            max_batch_bytes=int(parse_bytes(section.get("max_batch_bytes", cls.max_batch_bytes))),
         )
 
 
@@ -84,6 +98,7 @@ def auto_batch_size(
     n_remaining: int,
     n_workers: int,
     options: BatchingOptions,
+    driver_seconds: float = 0.0,
 ) -> int:
     """Number of runs for the next task, given the measured cost of one run.
 
@@ -97,6 +112,10 @@ def auto_batch_size(
         Tasks that can run at once.
     options : BatchingOptions
         The targets.
+    driver_seconds : float
+        Measured driver time per finished task (fetching and storing its results):
+        tasks get at least ``4 * n_workers * driver_seconds`` of work, so the driver
+        keeps up with the workers.
 
     Returns
     -------
@@ -113,7 +132,9 @@ def auto_batch_size(
     balanced = math.ceil(
         n_remaining / (max(n_workers, 1) * options.min_tasks_per_worker)
     )
-    worth_a_task = math.ceil(options.min_task_seconds / spr)
+    floor = max(options.min_task_seconds,
+                _DRIVER_SHARE * max(n_workers, 1) * max(driver_seconds, 0.0))
+    worth_a_task = math.ceil(floor / spr)
     size = min(fill_target, max(balanced, worth_a_task), options.max_batch, n_remaining)
     return max(1, size)
 
@@ -164,6 +185,8 @@ class BatchPlanner:
         self._largest_measured = 0
         self._seconds = 0.0  # decayed sums of measured task seconds and of their runs
         self._runs = 0.0
+        self._driver = 0.0  # decayed mean of the driver's seconds per finished task
+        self._bytes_per_run = 0.0  # largest measured result bytes per run
 
     @property
     def n_remaining(self) -> int:
@@ -202,7 +225,9 @@ class BatchPlanner:
         spr = self.seconds_per_run
         if spr is None:
             return 1
-        estimate = auto_batch_size(spr, remaining, self.n_workers, self.options)
+        estimate = auto_batch_size(spr, remaining, self.n_workers, self.options, self._driver)
+        if self._bytes_per_run > 0:
+            estimate = min(estimate, int(self.options.max_batch_bytes // self._bytes_per_run))
         # Double per batch, and stay within _AHEAD x the largest task measured: the
         # estimate comes from smaller tasks, and runs further on may cost more (a cost
         # step would otherwise meet a queue of huge unmeasured batches already in flight).
@@ -220,8 +245,15 @@ class BatchPlanner:
         self._last_size = size
         return batch
 
-    def record(self, n_runs: int, seconds: float) -> None:
-        """Tell the planner that a task of ``n_runs`` runs took ``seconds`` on its worker."""
+    def record(self, n_runs: int, seconds: float, driver_seconds: float | None = None,
+               result_bytes: int | None = None) -> None:
+        """Tell the planner that a task of ``n_runs`` runs took ``seconds`` on its worker,
+        and (optionally) that handling its result took the driver ``driver_seconds`` and
+        that its results hold ``result_bytes``."""
+        if driver_seconds is not None and math.isfinite(driver_seconds) and driver_seconds >= 0:
+            self._driver = self._driver * _DECAY + driver_seconds * (1 - _DECAY)
+        if result_bytes and n_runs > 0:
+            self._bytes_per_run = max(self._bytes_per_run, result_bytes / n_runs)
         if n_runs <= 0 or not math.isfinite(seconds) or seconds < 0:
             return
         self._largest_measured = max(self._largest_measured, int(n_runs))

@@ -286,8 +286,12 @@ class ExecutorBackend(_BackendBase):
 # ------------------------------------------------------------------------------ resolve
 def _local(**options: Any) -> Backend:
     from pypetx.engine.clusters import DistributedBackend
+    from pypetx.engine.localfirst import LocalFirstBackend, LocalFirstOptions
 
-    return DistributedBackend.local(**options)
+    first = LocalFirstOptions.from_config(options.pop("local_first", None))
+    if not first.enabled:
+        return DistributedBackend.local(**options)
+    return LocalFirstBackend(lambda: DistributedBackend.local(**options), first)
 
 
 def _jobqueue(kind: str) -> Callable[..., Backend]:

@@ -165,10 +165,15 @@ def run_batches(
     )
     planner = BatchPlanner(pending, backend.n_workers, batch_size, batching)
     per_worker = int(config.get("in_flight_per_worker", 2))
+    # A backend that decides where to run from the work left (LocalFirstBackend) hears
+    # the planner's estimate before every round of submissions.
+    advise = getattr(backend, "advise", None)
     in_flight: dict[Any, np.ndarray] = {}
 
     def collect(handle: Any, bar: Progress) -> None:
         indices = in_flight.pop(handle)
+        t0 = time.perf_counter()
+        seconds = None
         try:
             value = backend.result(handle)
         except SchedulerLost:
@@ -190,8 +195,10 @@ def run_batches(
                 measured = float(np.sum(run_seconds))
                 if measured > 0:  # a task that did not time its runs reports zeros
                     seconds = min(seconds, measured)
-            planner.record(len(indices), seconds)
         sink(batch)
+        if seconds is not None:
+            planner.record(len(indices), seconds, driver_seconds=time.perf_counter() - t0,
+                           result_bytes=_result_bytes(batch))
         summary.n_received += len(batch)
         summary.n_completed += int(np.count_nonzero(batch.completed))
         summary.n_failed += int(np.count_nonzero(batch.failed))
@@ -212,6 +219,8 @@ def run_batches(
                 try:
                     while not planner.exhausted or in_flight:
                         guard.check()
+                        if advise is not None:
+                            advise(planner.seconds_per_run, planner.n_remaining)
                         n_workers = backend.n_workers
                         planner.n_workers = n_workers
                         limit = max_in_flight or max(per_worker * n_workers, 2)
@@ -261,6 +270,11 @@ def run_batches(
                 in_flight.clear()
             summary.wall_seconds = time.perf_counter() - start
     return summary
+
+
+def _result_bytes(batch: BatchResult) -> int:
+    """Bytes of a batch's array results (lists of ragged values are not counted)."""
+    return sum(v.nbytes for v in batch.results.values() if isinstance(v, np.ndarray))
 
 
 def _call_timed(

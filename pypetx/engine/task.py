@@ -7,6 +7,8 @@ by the spec's token, so a batch costs one dict lookup, not one unpickling.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import socket
 import time
@@ -19,6 +21,10 @@ import numpy as np
 
 from pypetx.runview import RunView, result_variable
 from pypetx.store.batch import BatchResult, ResultMeta
+
+# A run faster than this is timed per batch, not per run: the clock read would cost as
+# much as the run (and sweep()'s map() runs the calls without a Python loop).
+_CHEAP_CALL_SECONDS = 20e-6
 
 
 @dataclass
@@ -78,84 +84,217 @@ def run_batch(payload: Any, indices: np.ndarray) -> BatchResult:
     batch goes on: one failing point never loses the others.
     """
     spec = _load_spec(payload)
+    indices = np.asarray(indices, dtype=np.int64)
     n = len(indices)
-    failed = np.zeros(n, dtype=bool)
-    errors = [""] * n
-    tracebacks = [""] * n
+    failures = _Failures(n)
     collected: dict[str, tuple[list[int], list[Any]]] = {}
     meta: dict[str, ResultMeta] = {}
-    returns: list[Any] | None = None
+    if spec.plain:
+        duration = _run_plain(spec, indices, collected, meta, failures)
+        returns = None  # sweep(): the return values are the results, sent once
+    else:
+        duration, returns = _run_traj(spec, indices, collected, meta, failures)
+    results, present = _stack(collected, n)
+    batch = BatchResult(
+        indices=indices,
+        results=results,
+        present=present,
+        completed=~failures.failed,
+        failed=failures.failed,
+        duration=duration,
+        worker=_worker_name(),
+        error=failures.errors,
+        traceback=failures.tracebacks,
+        result_meta=meta,
+        returns=returns,
+    )
+    return spec.worker_sink(batch) if spec.worker_sink is not None else batch
 
+
+class _Failures:
+    """Which runs of a batch failed, and how."""
+
+    def __init__(self, n: int) -> None:
+        self.failed = np.zeros(n, dtype=bool)
+        self.errors = [""] * n
+        self.tracebacks = [""] * n
+
+    def record(self, k: int, exc: BaseException) -> None:
+        self.failed[k] = True
+        self.errors[k] = f"{type(exc).__name__}: {exc}"
+        self.tracebacks[k] = tb.format_exc()
+
+
+def _run_traj(spec: RunSpec, indices: np.ndarray, collected: dict, meta: dict,
+              failures: _Failures) -> tuple[np.ndarray, list | None]:
+    """``fn(traj, *args, **kwargs)`` per run, ``traj`` a :class:`RunView` of the run."""
+    n = len(indices)
+    returns: list[Any] | None = None
     fn, args, kwargs = spec.fn, spec.args, spec.kwargs
     if spec.map_args is not None or spec.map_kwargs is not None:
         fn = _mapped(fn, spec.map_args, spec.map_kwargs)
     pre, post = spec.pre_func, spec.post_func
-    if spec.plain:
-        view = None
-        exploration = spec.skeleton.exploration
-        keys = [(name.rpartition(".")[2], exploration.column(name)) for name in exploration.names]
-    else:
-        view = RunView(spec.skeleton)
-        out = view._out
-        explored = view._explored
+    if args or kwargs:  # fn(view) in the loop: a star-call per run costs ~70 ns
+        fn = functools.partial(_with_args, fn, args, kwargs)
+        pre = None if pre is None else functools.partial(_with_args, pre, args, kwargs)
+    view = RunView(spec.skeleton)
+    out = view._out
+
+    def flush() -> None:  # a run reads its own results back: file what it added so far
+        for name, a, kw in out:
+            _collect(collected, meta, name, a, kw, view._k, _fast_of(view))
+        out.clear()
+
+    view._collected, view._flush = collected, flush
+    # One (values, dict, key) per place a value goes: a flat loop per run.
+    explored = [(values, d, key) for values, slots in view.explored_slots(indices)
+                for d, key in slots]
     perf = time.perf_counter
-    # One clock read per run: run k took ends[k] - ends[k-1] (a few ns of loop included).
+    # Runs are timed one by one (ends[k] - ends[k-1]) unless the first run shows they are
+    # cheaper than _CHEAP_CALL_SECONDS: then the clock read would cost as much as a run,
+    # and every run of the batch is given the batch's mean.
     ends = [perf()]
     stamp = ends.append
+    timed = True
     # The loop below is the per-run cost of every sweep: keep it to a few attribute
     # operations (no object construction, no numpy item access per run).
     for k, i in enumerate(indices.tolist()):
         try:
-            if view is None:
-                ret = fn(**{key: col[i] for key, col in keys}, **kwargs)
-            else:
-                view._i = i
-                view._k = k
-                for column, slots in explored:
-                    value = column[i]
-                    for d, key in slots:
-                        d[key] = value
-                if pre is not None:
-                    pre(view, *args, **kwargs)
-                ret = fn(view, *args, **kwargs)
-                if post is not None:
-                    post(view, ret)
-                if out:
-                    for name, a, kw in out:
-                        _collect(collected, meta, name, a, kw, k, view._fast)
-                    out.clear()
+            view._i = i
+            view._k = k
+            for values, d, key in explored:
+                d[key] = values[k]
+            if pre is not None:
+                pre(view)
+            ret = fn(view)
+            if post is not None:
+                post(view, ret)
+            if out:
+                for name, a, kw in out:
+                    _collect(collected, meta, name, a, kw, k, _fast_of(view))
+                out.clear()
             if ret is not None:
                 if returns is None:
                     returns = [None] * n
                 returns[k] = ret
                 _collect_return(collected, meta, spec, ret, k)
         except Exception as exc:  # noqa: BLE001 - every run's failure is recorded
-            failed[k] = True
-            errors[k] = f"{type(exc).__name__}: {exc}"
-            tracebacks[k] = tb.format_exc()
-            if view is not None:
-                out.clear()
+            failures.record(k, exc)
+            out.clear()
             _drop_position(collected, k)
             if returns is not None:
                 returns[k] = None
-        stamp(perf())
-    duration = np.diff(np.asarray(ends))
-    completed = ~failed
-    results, present = _stack(collected, n)
-    batch = BatchResult(
-        indices=np.asarray(indices, dtype=np.int64),
-        results=results,
-        present=present,
-        completed=completed,
-        failed=failed,
-        duration=duration,
-        worker=_worker_name(),
-        error=errors,
-        traceback=tracebacks,
-        result_meta=meta,
-        returns=returns,
-    )
-    return spec.worker_sink(batch) if spec.worker_sink is not None else batch
+        if timed:
+            stamp(perf())
+            if k == 0 and ends[1] - ends[0] < _CHEAP_CALL_SECONDS and n > 1:
+                timed = False
+    if timed:
+        return np.diff(np.asarray(ends)), returns
+    return np.full(n, (perf() - ends[0]) / n), returns
+
+
+def _fast_of(view: RunView) -> dict | None:
+    """Where results may register for the fast path: nowhere while a standard result
+    class applies to names given alone (``v_standard_result``)."""
+    return view._fast if view._standard_result is None else None
+
+
+def _with_args(fn: Callable, args: tuple, kwargs: dict, view: Any) -> Any:
+    return fn(view, *args, **kwargs)
+
+
+
+
+def _run_plain(spec: RunSpec, indices: np.ndarray, collected: dict, meta: dict,
+               failures: _Failures) -> np.ndarray:
+    """``fn(**point, **kwargs)`` per run (``sweep``); the return values are the results."""
+    from pypetx.runview import _values_at
+
+    n = len(indices)
+    exploration = spec.skeleton.exploration
+    names = [name.rpartition(".")[2] for name in exploration.names]
+    columns = [_values_at(exploration, name, indices) for name in exploration.names]
+    call, columns = _plain_caller(spec.fn, names, columns, spec.kwargs)
+    rets: list[Any] = []
+    perf = time.perf_counter
+    t0 = perf()
+    try:
+        rets.append(call(*[c[0] for c in columns]))
+    except Exception as exc:  # noqa: BLE001
+        failures.record(0, exc)
+        rets.append(None)
+    first = perf() - t0
+    if first < _CHEAP_CALL_SECONDS:
+        while len(rets) < n:
+            k = len(rets)
+            try:
+                rets.extend(map(call, *[c[k:] for c in columns]))
+            except Exception as exc:  # noqa: BLE001 - extend kept the runs before it
+                failures.record(len(rets), exc)
+                rets.append(None)
+        duration = np.full(n, (perf() - t0) / n)
+    else:
+        ends = [t0, t0 + first]
+        for k in range(1, n):
+            try:
+                rets.append(call(*[c[k] for c in columns]))
+            except Exception as exc:  # noqa: BLE001
+                failures.record(k, exc)
+                rets.append(None)
+            ends.append(perf())
+        duration = np.diff(np.asarray(ends))
+    _collect_plain(collected, meta, spec, rets, failures.failed)
+    return duration
+
+
+def _plain_caller(fn: Callable, names: list[str], columns: list[list], kwargs: dict
+                  ) -> tuple[Callable, list[list]]:
+    """A callable taking the explored values positionally, and the columns in its order.
+
+    ``fn(x=a, y=b)`` builds a dict per call; when the explored names are the function's
+    leading positional parameters, ``fn(a, b)`` (reordered) means the same and is cheaper.
+    """
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):  # builtins without a signature: keyword calls
+        params = []
+    lead = params[: len(names)]
+    if (len(lead) == len(names)
+            and all(p.kind is p.POSITIONAL_OR_KEYWORD for p in lead)
+            and {p.name for p in lead} == set(names)
+            and not set(kwargs) & set(names)):
+        columns = [columns[names.index(p.name)] for p in lead]
+        return (functools.partial(fn, **kwargs) if kwargs else fn), columns
+
+    def call(*values: Any) -> Any:
+        return fn(**dict(zip(names, values)), **kwargs)
+
+    return call, columns
+
+
+def _collect_plain(collected: dict, meta: dict, spec: RunSpec, rets: list,
+                   failed: np.ndarray) -> None:
+    """Collect ``sweep`` return values: in bulk when they are one kind of value."""
+    if failed.any():
+        positions = np.flatnonzero(~failed).tolist()
+        values = [rets[k] for k in positions]
+    else:
+        positions, values = list(range(len(rets))), rets
+    types = set(map(type, values))
+    if type(None) in types:  # no result for those runs
+        keep = [j for j, v in enumerate(values) if v is not None]
+        positions, values = [positions[j] for j in keep], [values[j] for j in keep]
+        types.discard(type(None))
+    if not values:
+        return
+    if any(issubclass(t, dict) or hasattr(t, "dims") for t in types):
+        for k, ret in zip(positions, values):  # named values: the general path
+            _collect_return(collected, meta, spec, ret, k)
+        return
+    _collect_return(collected, meta, spec, values[0], positions[0])
+    entry = collected[next(reversed(collected))]  # the one just added
+    entry[0].extend(positions[1:])
+    entry[1].extend(values[1:])
 
 
 def _mapped(fn: Callable, map_args: list | None, map_kwargs: list | None) -> Callable:
@@ -209,7 +348,7 @@ def _collect(collected: dict, meta: dict, name: Any, args: tuple, kwargs: dict, 
         entry[0].append(k)
         entry[1].append(value)
         if simple and fast is not None and isinstance(name, str):
-            fast[name] = entry  # later runs append to these lists directly
+            fast[name] = (entry[0].append, entry[1].append)  # later runs append directly
 
 
 def _collect_return(collected: dict, meta: dict, spec: RunSpec, ret: Any, k: int) -> None:
@@ -253,8 +392,7 @@ def _stack(collected: dict, n: int) -> tuple[dict[str, Any], dict[str, np.ndarra
 def _try_stack(values: list) -> np.ndarray | None:
     first = values[0]
     if isinstance(first, (bool, int, float, complex, np.number, np.bool_)):
-        t = type(first)
-        if all(type(v) is t for v in values):
+        if len(set(map(type, values))) == 1:
             return np.asarray(values)
         return None
     if isinstance(first, np.ndarray):

@@ -34,17 +34,45 @@ class Product(dict):
         The grid axes in order, slowest first; each axis holds the names zipped along it.
     axis_values : dict of str to list
         For each name, its values along its axis (the list that was given).
+
+    Notes
+    -----
+    Exploring a product uses its axes and axis values, not its per-run lists (see
+    :meth:`grid`), as long as the lists are the ones it was built with.
     """
 
     def __init__(self, data: Mapping[str, list], axes: Axes, axis_values: dict[str, list]):
         super().__init__(data)
         self.axes = axes
         self.axis_values = axis_values
+        # What grid() hands out: private copies, so that changing the public attributes
+        # or the lists cannot make the grid disagree with the lists unnoticed.
+        self._grid = (tuple(tuple(axis) for axis in axes),
+                      {name: tuple(values) for name, values in axis_values.items()})
+        self._lists = dict(data)  # the list objects themselves, to recognise them
 
     @property
     def shape(self) -> tuple[int, ...]:
         """Grid shape: the number of values along each axis."""
         return tuple(len(self.axis_values[axis[0]]) for axis in self.axes)
+
+    def grid(self) -> tuple[Axes, dict[str, tuple]] | None:
+        """``(axes, axis values)`` as built, while this still is that grid, else ``None``.
+
+        The product still is its grid while it holds the very lists it was built with, at
+        their lengths (keys added, removed or replaced, or lists grown or shrunk: ``None``).
+        Items changed in place inside a list are not detected: treat the lists as read-only,
+        or explore ``dict(product)`` (then the runs are read one by one).
+        """
+        axes, values = self._grid
+        lists = self._lists
+        if len(self) != len(lists):
+            return None
+        size = math.prod(len(values[axis[0]]) for axis in axes)
+        for name, built in lists.items():
+            if dict.get(self, name) is not built or len(built) != size:
+                return None
+        return axes, values
 
 
 def _parse_axes(names: Sequence[str], combined: Sequence[str | tuple[str, ...]]) -> Axes:

@@ -1,4 +1,10 @@
-"""The :class:`Exploration`: the validated, immutable table of points of a trajectory."""
+"""The :class:`Exploration`: the validated, immutable table of points of a trajectory.
+
+A grid is kept as its values along each axis (plus each run's cell when its runs are not
+in C order); per-run columns and positions are derived on first use and cached, and a
+pickled grid leaves the cache behind. Building, pickling and indexing a grid by run
+therefore cost O(sum of axis lengths), not O(runs).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ from pypetx.explore._values import (
     _group_rows,
     _json_column,
     _numeric_array,
+    _object_array,
     _repeat_tile,
     _row_codes,
     _runs_of_groups,
@@ -28,6 +35,10 @@ from pypetx.explore._values import (
 
 class _NotAGrid(ExplorationError):
     """The columns are not a complete grid over the requested axes."""
+
+
+#: JSON values that may be shared between runs of a ``to_dict`` column (immutable).
+_SHAREABLE_JSON = frozenset({float, int, bool, str, type(None)})
 
 
 class Exploration:
@@ -58,10 +69,15 @@ class Exploration:
     Each axis' values are its distinct points in order of first appearance among the runs.
     An axis whose values repeat cannot be a grid axis (the cells would be ambiguous); such
     points are explored with ``axes=None``.
+
+    A grid stores only its axis values (and each run's cell when not in C order):
+    :meth:`from_grid` builds one without per-run values, :meth:`column`, :attr:`positions`
+    and :meth:`point` derive what they need (cached), and :meth:`values_at` gives the values
+    of a batch of runs without any per-run column. Pickling a grid drops the cache.
     """
 
-    __slots__ = ("_names", "_columns", "_axes", "_positions", "_axis_runs", "_c_order",
-                 "_frozen")
+    __slots__ = ("_names", "_axes", "_n", "_shape", "_axis_vals", "_axis_of", "_cells",
+                 "_columns", "_positions", "_objects", "_frozen")
 
     def __init__(self, columns: Mapping[str, Sequence], axes: Axes | None = None):
         data = {name: tuple(_as_value_list(name, values)) for name, values in columns.items()}
@@ -70,48 +86,80 @@ class Exploration:
         n = _check_lengths(data)
         self._names = tuple(data)
         self._columns = data
+        self._n = n
         if axes is None:
-            self._axes = None
-            self._positions = np.arange(n, dtype=np.int64)[:, None]
-            self._axis_runs: tuple[list[int], ...] = (list(range(n)),)
-            self._c_order = True
+            self._setup(None, (n,), None, None, None)
+            return
+        self._axes = _check_axes(axes, self._names)
+        grid = self._c_order_grid()
+        positions = cells = None
+        if grid is None:
+            positions, firsts = self._grid_positions()
+            shape = tuple(len(runs) for runs in firsts)
+            cells = np.ravel_multi_index(positions.T, shape).astype(np.int64)
+            if np.array_equal(cells, np.arange(n)):
+                cells = None  # found in C order after all (e.g. non-numeric values)
         else:
-            self._axes = self._check_axes(axes)
-            grid = self._c_order_grid()
-            self._c_order = grid is not None
-            self._positions, self._axis_runs = grid or self._grid_positions()
-        self._positions.setflags(write=False)
+            shape, firsts = grid
+        axis_vals = {name: tuple(data[name][i] for i in firsts[k])
+                     for k, axis in enumerate(self._axes) for name in axis}
+        self._setup(self._axes, shape, axis_vals, cells, positions)
+
+    def _setup(self, axes: Axes | None, shape: tuple[int, ...],
+               axis_vals: dict[str, tuple] | None, cells: np.ndarray | None,
+               positions: np.ndarray | None) -> None:
+        """Set the layout and freeze (``_names``, ``_n``, ``_columns`` are set)."""
+        self._axes = axes
+        self._shape = tuple(int(s) for s in shape)
+        self._axis_vals = axis_vals
+        self._axis_of = {} if axes is None else {
+            name: k for k, axis in enumerate(axes) for name in axis}
+        if cells is not None:
+            cells.setflags(write=False)
+        self._cells = cells
+        if positions is not None:
+            positions.setflags(write=False)
+        self._positions = positions
+        self._objects: dict[str, np.ndarray] = {}
         self._frozen = True
+
+    @classmethod
+    def _grid(cls, names: Sequence[str], axes: Axes, axis_vals: Mapping[str, tuple],
+              cells: np.ndarray | None) -> Exploration:
+        """A grid from checked parts (axis values distinct, in first-appearance order;
+        ``cells`` a permutation in the runs' order, ``None`` for C order)."""
+        self = object.__new__(cls)
+        shape = tuple(len(axis_vals[axis[0]]) for axis in axes)
+        self._names = tuple(names)
+        self._columns = {}
+        self._n = math.prod(shape)
+        self._setup(axes, shape, dict(axis_vals), cells, None)
+        return self
+
+    @classmethod
+    def _runs(cls, names: Sequence[str], columns: dict[str, tuple]) -> Exploration:
+        """A run layout from checked columns (tuples, equally long)."""
+        self = object.__new__(cls)
+        self._names = tuple(names)
+        self._columns = columns
+        self._n = len(columns[self._names[0]])
+        self._setup(None, (self._n,), None, None, None)
+        return self
+
+    def __reduce__(self) -> tuple:
+        # A grid travels as its axis values (and cells): the per-run caches stay behind,
+        # so the pickle is O(axis lengths) however many runs the grid has.
+        if self._axes is None:
+            return (_restore, (self._names, None, self._columns, None))
+        return (_restore, (self._names, self._axes, self._axis_vals, self._cells))
 
     # -- construction helpers ---------------------------------------------------------
 
-    def _check_axes(self, axes: Axes) -> Axes:
-        norm = tuple((axis,) if isinstance(axis, str) else tuple(axis) for axis in axes)
-        flat = [name for axis in norm for name in axis]
-        unknown = [name for name in flat if name not in self._columns]
-        if unknown:
-            raise ExplorationError(
-                f"axes name {', '.join(unknown)}, which is not explored "
-                f"(explored: {', '.join(self._names)})"
-            )
-        repeated = sorted({name for name in flat if flat.count(name) > 1})
-        if repeated:
-            raise ExplorationError(f"{', '.join(repeated)} appears in more than one axis")
-        missing = [name for name in self._names if name not in flat]
-        if missing:
-            raise ExplorationError(
-                f"{', '.join(missing)} is explored but in no axis; put every explored "
-                "parameter in exactly one axis, or use axes=None for a run layout"
-            )
-        if any(not axis for axis in norm):
-            raise ExplorationError("an axis is empty; every axis needs at least one name")
-        return norm
-
-    def _c_order_grid(self) -> tuple[np.ndarray, tuple[list[int], ...]] | None:
-        """Positions and axis runs when the columns are numeric and a C-order grid of
-        distinct axis values (what :func:`cartesian_product` gives), checked with numpy;
-        ``None`` otherwise (the general path decides)."""
-        n = self.n_runs
+    def _c_order_grid(self) -> tuple[tuple[int, ...], tuple[list[int], ...]] | None:
+        """Shape and the first run of each axis value when the columns are numeric and a
+        C-order grid of distinct axis values (what :func:`cartesian_product` gives), checked
+        with numpy; ``None`` otherwise (the general path decides)."""
+        n = self._n
         arrays = {}
         for name in self._names:
             arr = _numeric_array(self._columns[name])
@@ -151,13 +199,11 @@ class Exploration:
             if not distinct:
                 return None  # repeated axis values: the general path explains
             firsts.append(list(range(0, size * inner, inner)))
-        positions = np.stack(np.unravel_index(np.arange(n, dtype=np.int64), tuple(shape)),
-                             axis=1).astype(np.int64, copy=False)
-        return positions, tuple(firsts)
+        return tuple(shape), tuple(firsts)
 
     def _grid_positions(self) -> tuple[np.ndarray, tuple[list[int], ...]]:
         """Per-run axis indices, and for each axis the first run of each of its values."""
-        n = self.n_runs
+        n = self._n
         positions = np.empty((n, len(self._axes)), dtype=np.int64)
         axis_runs = []
         for k, axis in enumerate(self._axes):
@@ -186,7 +232,7 @@ class Exploration:
             )
         else:
             size = math.prod(shape)
-            reason = f"{size - self.n_runs} of the {size} grid points are missing"
+            reason = f"{size - self._n} of the {size} grid points are missing"
         return (
             f"explored values are not a grid over the axes {axes_text}: {reason}; "
             "explore them without axes (a run layout) or complete the grid"
@@ -207,14 +253,124 @@ class Exploration:
     @property
     def columns(self) -> dict[str, list]:
         """Name -> list of one value per run (a fresh copy; the values are not copied)."""
-        return {name: list(values) for name, values in self._columns.items()}
+        return {name: self.column_list(name) for name in self._names}
 
     def column(self, name: str) -> tuple:
-        """The values of ``name`` per run, as the stored tuple (no copy)."""
-        try:
-            return self._columns[name]
-        except KeyError:
-            raise KeyError(f"{name} is not explored (explored: {', '.join(self._names)})") from None
+        """The values of ``name`` per run, as the stored tuple (no copy).
+
+        A grid builds it from its axis values on first use and keeps it (not when pickled);
+        to read a few runs, :meth:`values_at` needs no per-run column.
+        """
+        values = self._columns.get(name)
+        if values is None:
+            self._check_name(name)
+            k = self._axis_of[name]
+            inner = math.prod(self._shape[k + 1:])
+            if self._cells is None:  # C order: tile the repeated block as a tuple
+                block = _repeat_tile(self._axis_vals[name], inner, 1)
+                values = tuple(block) * (self._n // len(block))
+            else:
+                values = tuple(self._spread(name, self._axis_vals[name]))
+            self._columns[name] = values
+        return values
+
+    def column_list(self, name: str, out: list | None = None) -> list:
+        """The values of ``name`` per run as a fresh list (``columns[name]`` without
+        building the other columns; a grid does not cache it).
+
+        Parameters
+        ----------
+        name : str
+            An explored parameter (full name).
+        out : list, optional
+            An empty list (e.g. of a list subclass) to fill and return instead of a new
+            one: a million-entry column is then not copied once more.
+        """
+        out = [] if out is None else out
+        values = self._columns.get(name)
+        if values is not None:
+            out += values
+            return out
+        self._check_name(name)
+        return self._spread(name, self._axis_vals[name], out)
+
+    def values_at(self, name: str, indices: np.ndarray) -> list:
+        """The values of ``name`` for the runs ``indices``: ``[column(name)[i] for i in
+        indices]``, the same objects, without building the column of a grid.
+
+        Parameters
+        ----------
+        name : str
+            An explored parameter (full name).
+        indices : numpy.ndarray
+            Integer run indices, any order, repeats and negative indices allowed.
+
+        Returns
+        -------
+        list
+            One value per index. A grid picks them from its axis values (an object array
+            holding the given objects), O(len(indices)).
+
+        Raises
+        ------
+        KeyError
+            ``name`` is not explored.
+        IndexError
+            An index is out of range.
+        TypeError
+            The indices are not integers.
+        """
+        self._check_name(name)
+        idx = np.asarray(indices).reshape(-1)
+        if idx.size == 0:
+            return []
+        if idx.dtype.kind not in "iu":
+            raise TypeError(f"run indices must be integers, got dtype {idx.dtype}")
+        n = self._n
+        low, high = int(idx.min()), int(idx.max())
+        if low < -n or high >= n:
+            bad = low if low < -n else high
+            raise IndexError(f"run index {bad} is out of range for {n} runs")
+        values = self._columns.get(name)
+        if values is not None or self._axes is None:
+            values = self.column(name) if values is None else values
+            return list(map(values.__getitem__, idx.tolist()))
+        if low < 0:
+            idx = np.where(idx < 0, idx + n, idx)
+        return self._axis_objects(name)[self._axis_positions(name, idx)].tolist()
+
+    def _check_name(self, name: str) -> None:
+        if name not in self._columns and name not in self._axis_of:
+            raise KeyError(f"{name} is not explored (explored: {', '.join(self._names)})")
+
+    def _axis_positions(self, name: str, runs: np.ndarray) -> np.ndarray:
+        """Index along the axis of grid parameter ``name`` of each of ``runs`` (>= 0)."""
+        k = self._axis_of[name]
+        inner = math.prod(self._shape[k + 1:])
+        cells = runs if self._cells is None else self._cells[runs]
+        return (cells // inner) % self._shape[k]
+
+    def _axis_objects(self, name: str) -> np.ndarray:
+        """The axis values of grid parameter ``name`` as an object array (cached)."""
+        arr = self._objects.get(name)
+        if arr is None:
+            arr = self._objects[name] = _object_array(self._axis_vals[name])
+        return arr
+
+    def _spread(self, name: str, values: Sequence, out: list | None = None) -> list:
+        """A per-run list from ``values``, one per index along the axis of grid parameter
+        ``name`` (its axis values, or anything aligned with them); filled into ``out``
+        (empty) when given."""
+        k = self._axis_of[name]
+        inner = math.prod(self._shape[k + 1:])
+        if self._cells is None:
+            return _repeat_tile(values, inner, self._n // (inner * self._shape[k]), out)
+        runs = np.arange(self._n, dtype=np.int64)
+        spread = _object_array(values)[self._axis_positions(name, runs)].tolist()
+        if out is None:
+            return spread
+        out += spread
+        return out
 
     @property
     def axes(self) -> Axes | None:
@@ -224,10 +380,10 @@ class Exploration:
     @property
     def n_runs(self) -> int:
         """Number of points (runs)."""
-        return len(self._columns[self._names[0]])
+        return self._n
 
     def __len__(self) -> int:
-        return self.n_runs
+        return self._n
 
     @property
     def is_grid(self) -> bool:
@@ -237,20 +393,27 @@ class Exploration:
     @property
     def shape(self) -> tuple[int, ...]:
         """Grid shape (values per axis), or ``(n_runs,)`` for a run layout."""
-        return tuple(len(runs) for runs in self._axis_runs)
+        return self._shape
 
     @property
     def positions(self) -> np.ndarray:
-        """Read-only ``(n_runs, len(shape))`` int array: each run's index along each axis."""
-        return self._positions
+        """Read-only ``(n_runs, len(shape))`` int array: each run's index along each axis
+        (derived on first use for a grid, then cached)."""
+        positions = self._positions
+        if positions is None:
+            if self._axes is None:
+                positions = np.arange(self._n, dtype=np.int64)[:, None]
+            else:
+                positions = np.stack(np.unravel_index(self.cells(), self._shape),
+                                     axis=1).astype(np.int64, copy=False)
+            positions.setflags(write=False)
+            object.__setattr__(self, "_positions", positions)
+        return positions
 
     @property
     def is_c_order(self) -> bool:
         """Whether run ``i`` is grid cell ``i`` in C order (last axis fastest)."""
-        if self._c_order:
-            return True
-        expected = np.stack(np.unravel_index(np.arange(self.n_runs), self.shape), axis=1)
-        return bool(np.array_equal(self._positions, expected))
+        return self._cells is None
 
     def axis_values(self, axis_index: int) -> dict[str, list]:
         """The values along one grid axis: name -> list, one value per grid index.
@@ -262,26 +425,37 @@ class Exploration:
         """
         if self._axes is None:
             raise ExplorationError("this exploration is a run layout; it has no grid axes")
-        axis = self._axes[axis_index]
-        firsts = self._axis_runs[axis_index]
-        return {name: [self._columns[name][i] for i in firsts] for name in axis}
+        return {name: list(self._axis_vals[name]) for name in self._axes[axis_index]}
 
     def _run(self, i: int) -> int:
         if isinstance(i, bool) or not isinstance(i, numbers.Integral):
             raise TypeError(f"run index must be an int, got {type(i).__name__}")
-        n = self.n_runs
+        n = self._n
         if not -n <= i < n:
             raise IndexError(f"run index {i} is out of range for {n} runs")
         return int(i) % n
 
+    def _cell_index(self, i: int) -> tuple[int, ...]:
+        """The grid cell of (checked, non-negative) run ``i`` by arithmetic."""
+        cell = i if self._cells is None else int(self._cells[i])
+        index = []
+        for size in reversed(self._shape):
+            cell, along = divmod(cell, size)
+            index.append(along)
+        return tuple(reversed(index))
+
     def point(self, i: int) -> dict[str, Any]:
         """The parameter values of run ``i``: name -> value."""
         i = self._run(i)
-        return {name: values[i] for name, values in self._columns.items()}
+        if self._axes is None:
+            return {name: values[i] for name, values in self._columns.items()}
+        cell = self._cell_index(i)
+        return {name: self._axis_vals[name][cell[self._axis_of[name]]] for name in self._names}
 
     def grid_index(self, i: int) -> tuple[int, ...]:
         """The grid cell of run ``i`` (``(i,)`` for a run layout)."""
-        return tuple(int(p) for p in self._positions[self._run(i)])
+        i = self._run(i)
+        return (i,) if self._axes is None else self._cell_index(i)
 
     def duplicates(self) -> list[list[int]]:
         """Groups of run indices that explore the same point (only groups of two or more)."""
@@ -289,9 +463,9 @@ class Exploration:
             return []  # a grid's cells are distinct combinations of distinct axis values
         columns = [self._columns[name] for name in self._names]
         coded = _row_codes(columns)
-        if coded is not None and coded[1] == self.n_runs:
+        if coded is not None and coded[1] == self._n:
             return []  # as many distinct points as runs
-        groups, firsts = _group_rows(columns, self.n_runs)
+        groups, firsts = _group_rows(columns, self._n)
         counts = np.bincount(groups, minlength=len(firsts))
         if not len(counts) or counts.max() < 2:
             return []
@@ -300,16 +474,19 @@ class Exploration:
 
     # -- growing ----------------------------------------------------------------------
 
-    def expand(self, new_columns: Mapping[str, Sequence], axes: Axes | None = None) -> Exploration:
+    def expand(self, new_columns: Mapping[str, Sequence] | Exploration,
+               axes: Axes | None = None) -> Exploration:
         """Append points, keeping the existing runs at their indices (pypet's ``f_expand``).
 
         Parameters
         ----------
-        new_columns : mapping of str to sequence
-            The new points: the same names as :attr:`names`, one value per new run.
+        new_columns : mapping of str to sequence, or Exploration
+            The new points: the same names as :attr:`names`, one value per new run; or an
+            exploration of them (e.g. :meth:`from_grid` of a new grid).
         axes : tuple of tuple of str, optional
             Axes of the new points when they are a grid; default the ``axes`` attribute of
             ``new_columns`` if it has one (a :class:`Product` with the same names).
+            Ignored when ``new_columns`` is an exploration.
 
         Returns
         -------
@@ -319,11 +496,14 @@ class Exploration:
             values along one axis crossed with the existing values of the others), the
             result is that grid, with new values appended to their axes; its runs are then
             no longer in C order (see :attr:`positions`). Otherwise a run layout.
+            Two grids over the same axes are merged from their axis values (no per-run
+            walk).
         """
-        given = list(new_columns)
+        given = list(new_columns.names if isinstance(new_columns, Exploration)
+                     else new_columns)
         if set(given) != set(self._names) or len(given) != len(self._names):
-            missing = [n for n in self._names if n not in new_columns]
-            extra = [n for n in given if n not in self._columns]
+            missing = [n for n in self._names if n not in given]
+            extra = [n for n in given if n not in self._names]
             parts = []
             if missing:
                 parts.append(f"missing {', '.join(missing)}")
@@ -333,16 +513,62 @@ class Exploration:
                 "expand needs new values for exactly the explored parameters "
                 f"({', '.join(self._names)}); " + "; ".join(parts)
             )
-        if axes is None:
-            axes = getattr(new_columns, "axes", None)
-        new = Exploration({name: new_columns[name] for name in self._names}, axes)
-        merged = {name: self._columns[name] + new._columns[name] for name in self._names}
-        if self.is_grid:
+        if isinstance(new_columns, Exploration):
+            new = new_columns
+        else:
+            new = _from_mapping(new_columns, self._names, axes)
+        if self._axes is not None and new._axes is not None:
+            merged = self._merge_grids(new)
+            if merged is not _UNDECIDED:
+                return merged if merged is not None else self._append_runs(new, None)
+        if self._axes is not None:
             try:
-                return Exploration(merged, self._axes)
+                return self._append_runs(new, self._axes)
             except _NotAGrid:
                 pass
-        return Exploration(merged)
+        return self._append_runs(new, None)
+
+    def _append_runs(self, new: Exploration, axes: Axes | None) -> Exploration:
+        """Old runs then new runs, checked from their per-run values."""
+        merged = {name: self.column(name) + new.column(name) for name in self._names}
+        return Exploration(merged, axes)
+
+    def _merge_grids(self, new: Exploration) -> Exploration | None | object:
+        """Old then new grid as one grid over this grid's axes, from the axis values;
+        ``None`` when together they are not a complete grid; ``_UNDECIDED`` when the
+        axes differ (the per-run path decides)."""
+        by_names = {frozenset(axis): j for j, axis in enumerate(new._axes)}
+        matched = [by_names.get(frozenset(axis)) for axis in self._axes]
+        if len(new._axes) != len(self._axes) or None in matched:
+            return _UNDECIDED
+        old_runs = np.arange(self._n, dtype=np.int64)
+        new_runs = np.arange(new._n, dtype=np.int64)
+        shape: list[int] = []
+        axis_vals: dict[str, tuple] = {}
+        old_pos, new_pos = [], []
+        disjoint = False
+        for k, axis in enumerate(self._axes):
+            m_old = self._shape[k]
+            rows = [self._axis_vals[name] + new._axis_vals[name] for name in axis]
+            groups, firsts = _group_rows(rows, len(rows[0]))
+            if not np.array_equal(groups[:m_old], np.arange(m_old)):
+                return _UNDECIDED  # old axis values not distinct by this equality
+            to_union = groups[m_old:]
+            # Two boxes of cells are disjoint when they are on one axis.
+            disjoint = disjoint or bool((to_union >= m_old).all())
+            shape.append(len(firsts))
+            keep = firsts.tolist()
+            for name, row in zip(axis, rows):
+                axis_vals[name] = tuple(row[i] for i in keep)
+            old_pos.append(self._axis_positions(axis[0], old_runs))
+            new_pos.append(to_union[new._axis_positions(axis[0], new_runs)])
+        if not disjoint or self._n + new._n != math.prod(shape):
+            return None  # overlapping or incomplete: the union is no grid
+        cells = np.concatenate([np.ravel_multi_index(old_pos, shape),
+                                np.ravel_multi_index(new_pos, shape)]).astype(np.int64)
+        if np.array_equal(cells, np.arange(len(cells))):
+            cells = None  # grown along the slowest axis: still C order
+        return Exploration._grid(self._names, self._axes, axis_vals, cells)
 
     # -- serialisation ----------------------------------------------------------------
 
@@ -359,30 +585,31 @@ class Exploration:
         run's cell (C-order flat index). A run layout is described as without ``compact``.
         """
         axes = None if self._axes is None else [list(axis) for axis in self._axes]
-        if compact and self._axes is not None:
-            values: dict[str, list] = {}
-            for k, axis in enumerate(self._axes):
-                for name, vals in self.axis_values(k).items():
-                    values[name] = _json_column(name, vals)
+        if self._axes is None:
+            columns = {name: _json_column(name, values) for name, values in self._columns.items()}
+            return {"names": list(self._names), "columns": columns, "axes": axes}
+        values = {name: _json_column(name, self._axis_vals[name]) for name in self._names}
+        if compact:
             return {
                 "names": list(self._names),
                 "axes": axes,
-                "n_runs": self.n_runs,
-                "axis_values": values,
+                "n_runs": self._n,
+                "axis_values": {name: values[name] for axis in self._axes for name in axis},
                 "positions": None if self.is_c_order else self.cells().tolist(),
             }
-        return {
-            "names": list(self._names),
-            "columns": {name: _json_column(name, values)
-                        for name, values in self._columns.items()},
-            "axes": axes,
-        }
+        columns = {}
+        for name in self._names:
+            if set(map(type, values[name])) <= _SHAREABLE_JSON:
+                columns[name] = self._spread(name, values[name])  # converted once per value
+            else:  # mutable JSON (lists): one per run, as a per-run conversion gives
+                columns[name] = _json_column(name, self._spread(name, self._axis_vals[name]))
+        return {"names": list(self._names), "columns": columns, "axes": axes}
 
     def cells(self) -> np.ndarray:
         """Each run's grid cell as a C-order flat index (``0..n_runs-1`` in C order)."""
-        if self._c_order or self.n_runs == 0:
-            return np.arange(self.n_runs, dtype=np.int64)
-        return np.ravel_multi_index(self._positions.T, self.shape).astype(np.int64)
+        if self._cells is None:
+            return np.arange(self._n, dtype=np.int64)
+        return self._cells.copy()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Exploration:
@@ -403,6 +630,9 @@ class Exploration:
                   names: Sequence[str] | None = None) -> Exploration:
         """The grid over ``axes`` with the given values along each axis.
 
+        Costs O(sum of axis lengths) in C order (no per-run values are built); with
+        ``cells``, O(runs) in numpy.
+
         Parameters
         ----------
         axes : sequence of sequence of str
@@ -414,29 +644,41 @@ class Exploration:
             default C order (run ``i`` is cell ``i``).
         names : sequence of str, optional
             The order of :attr:`names`; default the axes' order.
+
+        Notes
+        -----
+        With ``cells``, each axis' values are reordered by first appearance among the runs
+        (as when the same runs are given as columns), so that equal points give equal
+        explorations.
         """
         axes = tuple((axis,) if isinstance(axis, str) else tuple(axis) for axis in axes)
-        sizes = [len(axis_values[axis[0]]) for axis in axes]
+        flat = [name for axis in axes for name in axis]
+        names = tuple(dict.fromkeys(flat if names is None else names))
+        axes = _check_axes(axes, names)
+        missing = [name for name in flat if name not in axis_values]
+        if missing:
+            raise ExplorationError(f"axis_values has no values for {', '.join(missing)}")
+        vals = {name: tuple(_as_value_list(name, axis_values[name])) for name in flat}
+        for axis in axes:
+            _check_lengths({name: vals[name] for name in axis},
+                           what="values zipped along the axis " + ", ".join(axis))
+        sizes = tuple(len(vals[axis[0]]) for axis in axes)
         size = math.prod(sizes)
-        columns: dict[str, list] = {}
-        if cells is None:
-            for k, axis in enumerate(axes):
-                inner = math.prod(sizes[k + 1:])
-                for name in axis:
-                    columns[name] = _repeat_tile(axis_values[name], inner,
-                                                 size // (inner * sizes[k]))
-        else:
+        distinct = all(len(_group_rows([vals[name] for name in axis], m)[1]) == m
+                       for axis, m in zip(axes, sizes))
+        if cells is not None:
             cells = np.asarray(cells, dtype=np.int64).reshape(-1)
             if len(cells) != size:
                 raise ExplorationError(f"{len(cells)} cells given for a grid of {size} points")
-            positions = np.unravel_index(cells, sizes)
-            for k, axis in enumerate(axes):
-                pos = positions[k].tolist()
-                for name in axis:
-                    columns[name] = list(map(list(axis_values[name]).__getitem__, pos))
-        if names is None:
-            names = [name for axis in axes for name in axis]
-        return cls({name: columns[name] for name in names}, axes)
+            if not distinct or not _is_permutation(cells):
+                return _grid_by_columns(axes, vals, cells, names)  # it explains
+            if np.array_equal(cells, np.arange(size)):
+                cells = None
+        elif not distinct:
+            return _grid_by_columns(axes, vals, None, names)  # it explains
+        if cells is not None:
+            vals, cells = _first_appearance_order(axes, vals, sizes, cells)
+        return cls._grid(names, axes, vals, cells)
 
     def __repr__(self) -> str:
         layout = (
@@ -444,3 +686,102 @@ class Exploration:
         )
         return f"<Exploration {self.n_runs} runs of {', '.join(self._names)}; {layout}>"
 
+
+#: ``_merge_grids`` could not decide from the axes alone.
+_UNDECIDED = object()
+
+
+def _restore(names: tuple[str, ...], axes: Axes | None, data: Mapping[str, tuple],
+             cells: np.ndarray | None) -> Exploration:
+    """Unpickle an exploration (see ``Exploration.__reduce__``): ``data`` holds the
+    columns of a run layout, or the axis values of a grid."""
+    if axes is None:
+        return Exploration._runs(names, dict(data))
+    return Exploration._grid(names, axes, data, None if cells is None else cells.copy())
+
+
+def _from_mapping(columns: Mapping[str, Sequence], names: Sequence[str],
+                  axes: Axes | None) -> Exploration:
+    """The exploration of ``columns`` (in the order ``names``): from the axis values when
+    it is an unchanged :class:`~pypetx.explore.Product` over ``axes``, else per run."""
+    grid = getattr(columns, "grid", None)
+    source = grid() if callable(grid) else None
+    if axes is None:
+        axes = getattr(columns, "axes", None)
+    if source is not None and (axes is None or tuple(map(tuple, axes)) == source[0]):
+        return Exploration.from_grid(source[0], source[1], names=names)
+    return Exploration({name: columns[name] for name in names}, axes)
+
+
+def _is_permutation(cells: np.ndarray) -> bool:
+    """Whether ``cells`` holds each of ``0..len(cells)-1`` once."""
+    n = len(cells)
+    if not n or cells.min() < 0 or cells.max() >= n:
+        return False
+    return bool((np.bincount(cells, minlength=n) == 1).all())
+
+
+def _grid_by_columns(axes: Axes, vals: Mapping[str, tuple], cells: np.ndarray | None,
+                     names: Sequence[str]) -> Exploration:
+    """The grid built from per-run columns: what ``from_grid`` falls back on when the
+    axis values repeat or the cells are no permutation, so the per-run checks explain."""
+    sizes = [len(vals[axis[0]]) for axis in axes]
+    size = math.prod(sizes)
+    columns: dict[str, list] = {}
+    if cells is None:
+        for k, axis in enumerate(axes):
+            inner = math.prod(sizes[k + 1:])
+            for name in axis:
+                columns[name] = _repeat_tile(vals[name], inner, size // (inner * sizes[k]))
+    else:
+        positions = np.unravel_index(cells, sizes)
+        for k, axis in enumerate(axes):
+            pos = positions[k].tolist()
+            for name in axis:
+                columns[name] = list(map(vals[name].__getitem__, pos))
+    return Exploration({name: columns[name] for name in names}, axes)
+
+
+def _first_appearance_order(axes: Axes, vals: Mapping[str, tuple], sizes: tuple[int, ...],
+                            cells: np.ndarray) -> tuple[dict[str, tuple], np.ndarray | None]:
+    """Axis values reordered by first appearance among the runs, and the cells in that
+    order (``None`` when that is C order)."""
+    positions = list(np.unravel_index(cells, sizes))
+    out = dict(vals)
+    for k, axis in enumerate(axes):
+        _, first = np.unique(positions[k], return_index=True)
+        order = np.argsort(first, kind="stable")
+        if np.array_equal(order, np.arange(sizes[k])):
+            continue
+        rank = np.empty(sizes[k], dtype=np.int64)
+        rank[order] = np.arange(sizes[k], dtype=np.int64)
+        positions[k] = rank[positions[k]]
+        keep = order.tolist()
+        for name in axis:
+            out[name] = tuple(vals[name][i] for i in keep)
+    cells = np.ravel_multi_index(positions, sizes).astype(np.int64)
+    return out, None if np.array_equal(cells, np.arange(len(cells))) else cells
+
+
+def _check_axes(axes: Axes, names: Sequence[str]) -> Axes:
+    """``axes`` normalised to tuples of names; each of ``names`` in exactly one axis."""
+    norm = tuple((axis,) if isinstance(axis, str) else tuple(axis) for axis in axes)
+    flat = [name for axis in norm for name in axis]
+    unknown = [name for name in flat if name not in names]
+    if unknown:
+        raise ExplorationError(
+            f"axes name {', '.join(unknown)}, which is not explored "
+            f"(explored: {', '.join(names)})"
+        )
+    repeated = sorted({name for name in flat if flat.count(name) > 1})
+    if repeated:
+        raise ExplorationError(f"{', '.join(repeated)} appears in more than one axis")
+    missing = [name for name in names if name not in flat]
+    if missing:
+        raise ExplorationError(
+            f"{', '.join(missing)} is explored but in no axis; put every explored "
+            "parameter in exactly one axis, or use axes=None for a run layout"
+        )
+    if any(not axis for axis in norm):
+        raise ExplorationError("an axis is empty; every axis needs at least one name")
+    return norm

@@ -20,7 +20,7 @@ import xarray as xr
 from pypetx.errors import StorageError
 from pypetx.store.batch import BatchResult
 from pypetx.store.codec import encode_tree, parameter_attrs
-from pypetx.store.cube import Cube
+from pypetx.store.cube import Cube, eager_budget
 from pypetx.store.lock import DriverLock
 from pypetx.store.journal import Journal
 from pypetx.store.layout import (
@@ -139,8 +139,10 @@ class JournaledStore:
         The results file (HDF5) or directory (Zarr).
     name : str
         Trajectory name: the HDF5 group / Zarr group of its cube.
-    complevel : int, default 4
-        Compression level (zlib for HDF5, zstd for Zarr).
+    complevel : int, optional
+        Compression level (zlib for HDF5, zstd for Zarr); 0: none. Default: HDF5 compresses
+        a variable with zlib level 1 only when a sample of it compresses well (see
+        :mod:`pypetx.store.compression`), Zarr uses zstd level 4.
     encoding : dict, optional
         Per-variable encoding overrides ``{var: {...}}``, merged over the defaults.
     batch_size : int, optional
@@ -150,7 +152,7 @@ class JournaledStore:
     #: Short backend name used in messages and by :func:`open_store`.
     storage = "base"
 
-    def __init__(self, path: str | os.PathLike[str], name: str, *, complevel: int = 4,
+    def __init__(self, path: str | os.PathLike[str], name: str, *, complevel: int | None = None,
                  encoding: Mapping[str, Mapping[str, Any]] | None = None,
                  batch_size: int | None = None):
         if not name or "/" in name or name.startswith("_"):
@@ -158,7 +160,7 @@ class JournaledStore:
                                "it must be non-empty, without '/', not starting with '_'")
         self.path = Path(path)
         self.name = name
-        self.complevel = int(complevel)
+        self.complevel = None if complevel is None else int(complevel)
         self.encoding = {k: dict(v) for k, v in (encoding or {}).items()}
         self.batch_size = batch_size
         self.journal: Journal | None = None
@@ -171,6 +173,7 @@ class JournaledStore:
         self._completed = np.zeros(0, bool)
         self._failed = np.zeros(0, bool)
         self._lock: DriverLock | None = None
+        self._cube: Cube | None = None  # the last assembled cube, until it is committed
 
     @property
     def where(self) -> str:
@@ -191,7 +194,8 @@ class JournaledStore:
         """Durably replace the stored cube and tree by ``cube`` and ``tree``."""
         raise NotImplementedError
 
-    def _default_encoding(self, var: xr.Variable, chunks: tuple[int, ...]) -> dict[str, Any]:
+    def _default_encoding(self, name: str, var: xr.Variable, chunks: tuple[int, ...]
+                          ) -> dict[str, Any]:
         return {}
 
     def _cleanup_after_crash(self) -> None:
@@ -232,7 +236,9 @@ class JournaledStore:
                 f"trajectory {self.name} already {what} ({self.where}); pass resume=True "
                 "to continue it, or choose another trajectory name"
             )
-        self.journal = Journal(self.journal_dir)
+        # batches journaled from now on stay in memory for finalize, within the budget of
+        # an eagerly assembled cube
+        self.journal = Journal(self.journal_dir, hold_bytes=eager_budget())
         new, arrays = describe_exploration(exploration)
         self._exploration_text = text = json.dumps(new)
         old_text, old_arrays = None, None
@@ -300,13 +306,21 @@ class JournaledStore:
     def _journal_batch(self, batch: BatchResult, worker_written: Sequence[str] = ()) -> None:
         if self.journal is None:
             raise StorageError(f"{self.where}: write_batch before open")
-        self.journal.write(batch, worker_written=worker_written)
+        entry = self.journal.write(batch, worker_written=worker_written)
+        if len(batch) and entry.held_run_bytes * self.exploration.n_runs > (
+                self.journal.hold_bytes * len(batch)):
+            # a cube this big is assembled lazily: holding batches would only cost memory
+            self.journal.stop_holding()
         idx = np.asarray(batch.indices, dtype=np.int64)
         self._completed[idx] = np.asarray(batch.completed, bool)
         self._failed[idx] = np.asarray(batch.failed, bool)
 
     def write_batch(self, batch: BatchResult) -> None:
-        """Persist a finished batch; durable (fsync'd) when this returns."""
+        """Persist a finished batch; durable (fsync'd) when this returns.
+
+        The store may keep the batch's arrays (not copies) for ``finalize``: do not modify
+        them afterwards.
+        """
         self._journal_batch(batch)
 
     def worker_sink(self) -> Callable[[BatchResult], BatchResult] | None:
@@ -326,7 +340,8 @@ class JournaledStore:
         ``eager``: numpy-backed (``True``) or lazy dask variables (``False``); default by
         size against the ``pypetx.store.eager_bytes`` budget (see :class:`Cube`).
         """
-        ds, tree, _ = self._assemble(attrs_update, eager=eager)
+        ds, tree, cube = self._assemble(attrs_update, eager=eager)
+        self._cube = cube  # until committed: encodings sample it, lazy results stream from it
         return ds, tree
 
     def _assemble(self, attrs_update: Mapping[str, Any] | None, *, eager: bool | None = None,
@@ -356,7 +371,7 @@ class JournaledStore:
             )
             enc = dict(var.encoding)
             if name in ds.data_vars:
-                enc.update(self._default_encoding(var, chunks))
+                enc.update(self._default_encoding(name, var, chunks))
             enc.update(self.encoding.get(name, {}))
             if enc.get("zlib") is False:  # compression switched off: its options must go too
                 enc.pop("complevel", None)
@@ -371,7 +386,10 @@ class JournaledStore:
             raise StorageError(f"{self.where}: finalize before open")
         entries = self.journal.entries()
         ds, tree = self.cube(attrs_update)
-        self._commit(ds, tree, self._encodings(ds))
+        try:
+            self._commit(ds, tree, self._encodings(ds))
+        finally:
+            self._cube = None
         self.journal.remove(entries)
         self._release_stored()
         self._stored_stale = True  # reopened by the next finalize (or resume) that needs it
@@ -380,6 +398,7 @@ class JournaledStore:
     def close(self) -> None:
         """Release files; the journal stays (a later ``open(resume=True)`` continues)."""
         self._release_stored()
+        self._cube = None
         self._stored_stale = False
         if self.journal is not None:
             if not any(self.journal.directory.glob("*.npz")):

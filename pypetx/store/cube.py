@@ -22,7 +22,8 @@ import itertools
 import json
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -164,6 +165,47 @@ def _failure_block(which: int, n: int, items: list[tuple[Source, np.ndarray, np.
     return out
 
 
+def _as_slice(index: np.ndarray) -> slice | np.ndarray:
+    """``index`` as a slice when it is consecutive and increasing (else itself)."""
+    n = len(index)
+    if n and index[-1] - index[0] == n - 1 and (n == 1 or (np.diff(index) == 1).all()):
+        return slice(int(index[0]), int(index[0]) + n)
+    return index
+
+
+def _range_boxes(c0: int, c1: int, shape: tuple[int, ...]
+                 ) -> Iterator[tuple[tuple[slice, ...], int, int]]:
+    """Cover the C-order cells ``c0 .. c1-1`` of a grid of ``shape`` with boxes.
+
+    Yields ``(slices, lo, hi)``: the box ``slices`` holds cells ``c0 + lo .. c0 + hi - 1``
+    in C order; at most ``2 * len(shape) - 1`` boxes.
+    """
+    if c1 <= c0:
+        return
+    if len(shape) == 1:
+        yield (slice(c0, c1),), 0, c1 - c0
+        return
+    inner = math.prod(shape[1:])
+    i0, r0 = divmod(c0, inner)
+    i1, r1 = divmod(c1, inner)
+    if i0 == i1:  # inside one index of the outer dim
+        for box, lo, hi in _range_boxes(r0, r1, shape[1:]):
+            yield (slice(i0, i0 + 1), *box), lo, hi
+        return
+    done = 0
+    if r0:  # the head: the rest of outer index i0
+        for box, lo, hi in _range_boxes(r0, inner, shape[1:]):
+            yield (slice(i0, i0 + 1), *box), lo, hi
+        done, i0 = inner - r0, i0 + 1
+    if i1 > i0:  # whole outer indices
+        yield ((slice(i0, i1), *(slice(0, n) for n in shape[1:])), done,
+               done + (i1 - i0) * inner)
+        done += (i1 - i0) * inner
+    if r1:  # the tail
+        for box, lo, hi in _range_boxes(0, r1, shape[1:]):
+            yield (slice(i1, i1 + 1), *box), done + lo, done + hi
+
+
 class Cube:
     """The plan of one assembled cube: which source holds which run.
 
@@ -188,7 +230,6 @@ class Cube:
         self.sources = list(sources)
         self.dims = explored_dims(exploration)
         self.shape = tuple(int(s) for s in exploration.shape)
-        self.positions = np.asarray(exploration.positions, dtype=np.int64)
         self.chunks = chunk_shape(self.shape, batch_size)
         n = exploration.n_runs
         self.owner = np.full(n, -1, np.int64)
@@ -208,14 +249,19 @@ class Cube:
             for name, info in src.infos.items():
                 self.infos[name] = merge_infos(self.infos.get(name), info)
         # run -> C-order cell, and C-order cell -> run (-1: no run, impossible for a grid)
-        self.cell_of_run = (np.ravel_multi_index(self.positions.T, self.shape) if n
-                            else np.zeros(0, np.int64))
+        self.cell_of_run = (np.asarray(exploration.cells(), np.int64)
+                            if exploration.axes is not None else np.arange(n, dtype=np.int64))
         self.run_of_cell = np.full(math.prod(self.shape), -1, np.int64)
         self.run_of_cell[self.cell_of_run] = np.arange(n)
         self.task_chunks = self.chunks
         self._plan: dict[tuple[int, ...], list] | None = None
         self._eager_data: dict[str, np.ndarray] = {}
         self._present: dict[str, np.ndarray] = {}
+
+    @cached_property
+    def positions(self) -> np.ndarray:
+        """``(n_runs, ndim)``: each run's index along each explored dim."""
+        return np.asarray(self.exploration.positions, dtype=np.int64)
 
     # sizes and chunking ----------------------------------------------------------------
 
@@ -235,6 +281,45 @@ class Cube:
             else:
                 total += self._ragged_counts(info)[0].sum() * info.dtype.itemsize
         return int(total)
+
+    def sample(self, name: str, nbytes: int) -> np.ndarray | None:
+        """About ``nbytes`` of values of variable ``name`` (a status variable or a result),
+        flattened, read from the first, a middle and the last source holding it: what
+        judging its compression needs, without assembling it. ``None``: no values."""
+        status = name in STATUS_VARS
+        info = self.infos.get(name)
+        if not status and (info is None or info.mode == EMPTY):
+            return None
+        holders = []
+        for src, rows in zip(self.sources, self.mine):
+            own = src.infos.get(name)
+            if len(rows) and (status or (own is not None and own.mode != EMPTY)):
+                holders.append((src, rows))
+        if len(holders) > 3:
+            holders = [holders[0], holders[len(holders) // 2], holders[-1]]
+        if status:
+            per_run = STATUS_VARS[name].itemsize
+        elif info.mode == FIXED:
+            per_run = self._run_bytes(info)
+        else:
+            per_run = 64 * info.dtype.itemsize  # a guess: ragged values per run vary
+        pieces = []
+        for src, rows in holders:
+            rows = rows[: max(1, nbytes // (len(holders) * per_run))]
+            if status:
+                pieces.append(_status_values(src, name, rows, self.workers))
+                continue
+            rows = rows[src.present(name, rows)]
+            if not len(rows):
+                continue
+            if info.mode == FIXED:
+                pieces.append(np.asarray(src.fixed(name, rows)).reshape(-1))
+            elif info.mode == PICKLE:
+                pieces.append(np.frombuffer(b"".join(src.as_blobs(name, rows)), np.uint8))
+            else:
+                pieces.extend(v for v in src.flat(name, rows) if v is not None)
+        pieces = [np.asarray(p).reshape(-1) for p in pieces if np.size(p)]
+        return np.concatenate(pieces) if pieces else None
 
     def _set_task_chunks(self, fixed_results: bool = True) -> None:
         """Lazy path: blocks of whole storage chunks holding about ``_TASK_BYTES`` each."""
@@ -308,10 +393,11 @@ class Cube:
             try:
                 runs = src.runs[rows]
                 cells = self.cell_of_run[runs]
+                at = _as_slice(cells)  # consecutive cells (C-order batches): copy, no scatter
                 for name, status, _, _, _ in specs:
                     out = outs[name]
                     if status:
-                        out[cells] = _status_values(src, name, rows, self.workers)
+                        out[at] = _status_values(src, name, rows, self.workers)
                         continue
                     info = src.infos.get(name)
                     if info is None or info.mode == EMPTY:
@@ -319,13 +405,52 @@ class Cube:
                     keep = src.present(name, rows)
                     self._present[name][runs] = keep
                     if keep.all():
-                        out[cells] = src.fixed(name, rows)
+                        out[at] = src.fixed(name, rows)
                     elif keep.any():
                         out[cells[keep]] = src.fixed(name, rows[keep])
             finally:
                 src.release()
         for name, _, _, _, vshape in specs:
             self._eager_data[name] = outs[name].reshape(self.shape + vshape)
+
+    def write_fixed(self, name: str, put: Callable[[tuple[slice, ...], np.ndarray], None],
+                    max_bytes: int = _TASK_BYTES) -> None:
+        """Write fixed result ``name`` with ``put(box, values)`` straight from the sources.
+
+        The lazy alternative to computing its blocks: each source's rows go out as they
+        are read (runs of consecutive cells as whole boxes, at most ``max_bytes`` at a
+        time), with no assembled block in between. ``box`` holds slices over the explored
+        dims, ``values`` the box's values ``(*box shape, *value shape)``. A run without the
+        result gets the fill value; cells no run holds are not written.
+        """
+        info = self.infos[name]
+        vshape = tuple(info.shape or ())
+        fill = fill_value(info.dtype)
+        step = max(1, max_bytes // self._run_bytes(info))
+        for src, mine in zip(self.sources, self.mine):
+            own = src.infos.get(name)
+            if not len(mine) or own is None or own.mode == EMPTY:
+                continue
+            cells = self.cell_of_run[src.runs[mine]]
+            order = np.argsort(cells, kind="stable")
+            rows, cells = mine[order], cells[order]
+            cuts = np.flatnonzero(np.diff(cells) != 1) + 1
+            try:
+                for seg_rows, seg_cells in zip(np.split(rows, cuts), np.split(cells, cuts)):
+                    for k in range(0, len(seg_rows), step):
+                        part = seg_rows[k : k + step]
+                        values = np.asarray(src.fixed(name, part), dtype=info.dtype)
+                        keep = np.asarray(src.present(name, part), bool)
+                        if not keep.all():
+                            values = values.copy()  # may be a read-only view of the source
+                            values[~keep] = fill
+                        c0 = int(seg_cells[k])
+                        for box, lo, hi in _range_boxes(c0, c0 + len(part), self.shape):
+                            bshape = tuple(b.stop - b.start for b in box)
+                            put(box, values[lo:hi].reshape(bshape + vshape))
+                        del values
+            finally:
+                src.release()  # unmap what was read: mapped pages count as the driver's RSS
 
     def _blocks(self, name: str, status: bool, dtype: np.dtype, fill: Any,
                 value_shape: tuple[int, ...]) -> Any:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import math
 import os
 import re
 import shutil
 import socket
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,8 +30,11 @@ import xarray as xr
 
 from pypetx.store.base import JournaledStore
 from pypetx.store.codec import TREE_GROUP
+from pypetx.store.compression import SAMPLE_BYTES, auto_filters, sample_of
+from pypetx.store.h5read import open_group
+from pypetx.store.h5write import write_groups
 from pypetx.store.journal import fsync_dir
-from pypetx.store.layout import FORMAT_VERSION
+from pypetx.store.layout import FIXED, FORMAT_VERSION, fill_value
 
 __all__ = ["HDF5Store", "remove_stale_tmp"]
 
@@ -100,19 +103,54 @@ class HDF5Store(JournaledStore):
                     return None
         check_group(self.path, self.name)  # errors for foreign / newer files
         # no dask: backend arrays index lazily, and sources read bounding boxes only
-        return xr.open_dataset(self.path, engine="h5netcdf", group=self.name)
+        return open_group(self.path, self.name)
 
     def _cleanup_after_crash(self) -> None:
         remove_stale_tmp(self.path)
 
-    def _default_encoding(self, var: xr.Variable, chunks: tuple[int, ...]) -> dict[str, Any]:
+    def _default_encoding(self, name: str, var: xr.Variable, chunks: tuple[int, ...]
+                          ) -> dict[str, Any]:
         enc: dict[str, Any] = {}
         if all(c > 0 for c in chunks) and var.ndim:
             enc["chunksizes"] = _cap_chunk_bytes([min(c, 1 << 20) for c in chunks],
-                                                 var.dtype.itemsize)
-            if var.dtype.kind in "biufcM" and self.complevel > 0:
-                enc.update(zlib=True, complevel=self.complevel, shuffle=True)
+                                                 var.dtype.itemsize, var.shape)
+            if var.dtype.kind in "biufcM":
+                level, shuffle = self.complevel, True
+                if level is None:  # automatic: only where a sample says it pays
+                    level, shuffle = auto_filters(self._sample(name, var))
+                if level > 0:
+                    enc.update(zlib=True, complevel=level, shuffle=shuffle)
         return enc
+
+    def _sample(self, name: str, var: xr.Variable) -> np.ndarray | None:
+        """Some values of ``var``: from memory, or read from the sources of a lazy cube."""
+        if isinstance(var.data, np.ndarray):
+            return sample_of(var.data)
+        return None if self._cube is None else self._cube.sample(name, SAMPLE_BYTES)
+
+    def _direct_writers(self, encoding: dict[str, dict]) -> dict[str, Any]:
+        """Lazy cubes: fixed numeric results go from the sources straight into the file
+        (:meth:`Cube.write_fixed`), not through assembled dask blocks (one copy less of
+        what can be most of the data)."""
+        cube = self._cube
+        if cube is None or cube.eager:
+            return {}
+        out = {}
+        for name, info in cube.infos.items():
+            enc = encoding.get(name, {})
+            if (info.mode != FIXED or info.dtype.kind not in "iuf"
+                    or {"dtype", "scale_factor", "add_offset", "missing_value"} & set(enc)
+                    or not _is_fill(enc.get("_FillValue"), info.dtype)):
+                continue  # xarray's encoding would change the values: let it
+
+            def write(target: Any, name: str = name, dtype: np.dtype = info.dtype) -> bool:
+                if np.dtype(target.dtype) != dtype:  # encoded otherwise: the Dataset's way
+                    return False
+                cube.write_fixed(name, target.__setitem__)
+                return True
+
+            out[name] = write
+        return out
 
     def _commit(self, cube: xr.Dataset, tree: xr.Dataset, encoding: dict[str, dict]) -> None:
         with _file_commit_lock(self.path):
@@ -120,8 +158,6 @@ class HDF5Store(JournaledStore):
 
     def _commit_locked(self, cube: xr.Dataset, tree: xr.Dataset,
                        encoding: dict[str, dict]) -> None:
-        import dask
-
         tmp = tmp_path(self.path)
         tmp.unlink(missing_ok=True)
         try:
@@ -135,24 +171,14 @@ class HDF5Store(JournaledStore):
                     with h5py.File(tmp, "a") as f:
                         if self.name in f:
                             del f[self.name]
-            # lazy (large) cubes: in this process, not a distributed client (the journal is
-            # on the driver's disk); synchronous: HDF5 writes are serialised anyway and one
-            # block at a time bounds memory
-            # numpy-backed (eager) variables go through dask too, as one block each: then
-            # h5netcdf creates every variable before writing data, and a full disk raises
-            # an error instead of crashing HDF5 (it segfaults deleting a half-made variable)
-            cube = cube.copy()
-            for name, var in list(cube.data_vars.items()):
-                if isinstance(var.data, np.ndarray):
-                    # a unique token: hashing every array only to name it costs time
-                    cube[name] = var.chunk({d: -1 for d in var.dims},
-                                           token=f"{name}-{uuid.uuid4().hex}")
-            with dask.config.set(scheduler="synchronous"):
-                cube.to_netcdf(tmp, engine="h5netcdf", group=self.name, mode="a",
-                               encoding=encoding)
-            tree.to_netcdf(tmp, engine="h5netcdf", group=f"{self.name}/{TREE_GROUP}", mode="a")
-            with h5py.File(tmp, "a") as f:
-                f.attrs["pypetx_format_version"] = FORMAT_VERSION
+            # every variable is created before any data is written: a full disk then raises
+            # an error instead of crashing HDF5 (it segfaults deleting a half-made variable).
+            # Lazy (large) cubes are computed here, block by block, not on a cluster: the
+            # journal is on the driver's disk, and HDF5 writes are serialised anyway.
+            write_groups(tmp, {self.name: (cube, encoding),
+                               f"{self.name}/{TREE_GROUP}": (tree, {})},
+                         root_attrs={"pypetx_format_version": FORMAT_VERSION},
+                         direct={self.name: self._direct_writers(encoding)})
             fd = os.open(tmp, os.O_RDONLY)
             try:
                 os.fsync(fd)
@@ -164,6 +190,15 @@ class HDF5Store(JournaledStore):
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+
+def _is_fill(value: Any, dtype: np.dtype) -> bool:
+    """Whether a ``_FillValue`` encoding leaves the values as they are (absent, or the
+    cube's own fill value for ``dtype``)."""
+    if value is None:
+        return True
+    fill = fill_value(dtype)
+    return bool(np.isnan(value)) if dtype.kind == "f" else value == fill
 
 
 @contextmanager
@@ -191,12 +226,38 @@ def _file_commit_lock(path: Path):
 _CHUNK_BYTES = 1 << 20
 
 
-def _cap_chunk_bytes(chunks: list[int], itemsize: int) -> tuple[int, ...]:
-    """Halve the outermost chunk dims (explored first) until a chunk is <= 1 MiB."""
+def _largest_divisor(n: int, limit: int) -> int:
+    """The largest divisor of ``n`` that is at most ``limit`` (>= 1)."""
+    best = 1
+    for d in range(1, math.isqrt(n) + 1):
+        if n % d == 0:
+            for x in (d, n // d):
+                if best < x <= limit:
+                    best = x
+    return best
+
+
+def _cap_chunk_bytes(chunks: list[int], itemsize: int,
+                     shape: tuple[int, ...] | None = None) -> tuple[int, ...]:
+    """Shrink the outermost chunk dims (explored first) until a chunk is <= 1 MiB.
+
+    A shrunk dim gets a size that tiles the dim (of ``shape``) with little padding: its
+    largest divisor that fits, unless that is below half of what fits, else equal chunks
+    (HDF5 stores edge chunks whole: 13 of 100 rows would waste 4 %, 10 wastes nothing).
+    """
     chunks = [max(1, int(c)) for c in chunks]
-    while int(np.prod(chunks)) * max(int(itemsize), 1) > _CHUNK_BYTES:
-        k = next((i for i, c in enumerate(chunks) if c > 1), None)
-        if k is None:
+    dims = list(shape) if shape is not None else list(chunks)
+    item = max(int(itemsize), 1)
+    for k in range(len(chunks)):
+        if math.prod(chunks) * item <= _CHUNK_BYTES:
             break
-        chunks[k] = -(-chunks[k] // 2)
+        if chunks[k] == 1:
+            continue
+        fit = _CHUNK_BYTES // (math.prod(chunks[k + 1 :]) * item)
+        if fit < 1:
+            chunks[k] = 1  # the inner dims alone are too large: shrink them too
+            continue
+        n = max(1, int(dims[k]))
+        divisor = _largest_divisor(n, min(fit, n))
+        chunks[k] = divisor if 2 * divisor >= min(fit, n) else -(-n // -(-n // fit))
     return tuple(chunks)

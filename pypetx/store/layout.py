@@ -158,8 +158,11 @@ def describe_exploration(exploration: Any) -> tuple[dict[str, Any], dict[str, np
             values[name] = _json_column(name, vals)
             json.dumps(values[name])
         except (TypeError, ValueError):
-            as_repr = True
-            break
+            encoded = _encoded_column(vals)
+            if encoded is None:
+                as_repr = True
+                break
+            values[name] = encoded
     if as_repr:
         values = {name: [repr(v) for v in lists[name]] for name in names}
         arrays = {}
@@ -181,6 +184,37 @@ def describe_exploration(exploration: Any) -> tuple[dict[str, Any], dict[str, np
         "cells": cells,
         "repr": as_repr,
     }, arrays
+
+
+def _encoded_column(values: Any) -> list[dict[str, Any]] | None:
+    """Values of a kind an integration registers (Brian2 quantities) in their stored
+    form, ``{"pypetx_encoded": attrs, "data": ...}`` each (what
+    :func:`pypetx.kinds.decode` reads back); ``None`` for anything else."""
+    from pypetx.kinds import encode
+    from pypetx.kinds.detect import _registered
+
+    if not len(values) or _registered(values[0]) is None:
+        return None
+    out = []
+    for value in values:
+        try:
+            data, attrs = encode(value)
+        except (TypeError, ValueError):
+            return None
+        if not isinstance(data, np.ndarray):
+            return None
+        out.append({"pypetx_encoded": attrs, "data": data.tolist()})
+    return out
+
+
+def decode_explored_value(value: Any) -> Any:
+    """An explored value as stored in the description, back as the value it was (see
+    :func:`_encoded_column`); plain JSON values are returned unchanged."""
+    if isinstance(value, Mapping) and "pypetx_encoded" in value:
+        from pypetx.kinds import decode
+
+        return decode(np.asarray(value["data"]), dict(value["pypetx_encoded"]))
+    return value
 
 
 def exploration_json(exploration: Any) -> dict[str, Any]:

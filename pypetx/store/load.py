@@ -132,7 +132,9 @@ def open_results(path: PathLike, name: str | None = None, *,
     try:
         if _is_zarr(path):
             return xr.open_zarr(str(path), group=name, chunks=chunks)
-        return xr.open_dataset(path, engine="h5netcdf", group=name, chunks=chunks)
+        from pypetx.store.h5read import open_group
+
+        return open_group(path, name, chunks=chunks)
     except (OSError, ValueError, KeyError) as e:
         raise StorageError(f"cannot read {path} group {name}: {e}") from e
 
@@ -158,6 +160,14 @@ def read_tree(path: PathLike, name: str | None = None, allow_pickle: bool = Fals
     except (OSError, ValueError, KeyError) as e:
         raise StorageError(f"{path} group {name} has no readable tree ({group}): {e}") from e
     return decode_tree(tree, allow_pickle=allow_pickle, where=f"{path} group {name}")
+
+
+def explored_names(path: PathLike, name: str | None = None) -> list[str]:
+    """Full names of the stored exploration's parameters (``["run"]`` when unexplored),
+    without reading its values."""
+    path = Path(path)
+    return list(json.loads(_group_attrs(path, check_group(path, name))["pypetx_exploration"])
+                ["names"])
 
 
 def stored_exploration(path: PathLike, name: str | None = None) -> dict[str, Any]:

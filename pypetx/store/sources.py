@@ -171,8 +171,8 @@ class JournalSource(Source):
             box = np.asarray(arr[tuple(slice(a, b) for a, b in zip(lo, hi))])
             return box[tuple((pos - lo).T)]
         values = self.entry.array(name, "v")
-        if len(rows) == len(values) and (rows == np.arange(len(rows))).all():
-            return values  # the whole batch: no copy
+        if len(rows) and rows[-1] - rows[0] == len(rows) - 1 and (np.diff(rows) == 1).all():
+            return values[rows[0] : rows[-1] + 1]  # consecutive rows: a view, no copy
         return values[rows]
 
     def stored_counts(self, name: str, rows: np.ndarray) -> np.ndarray:

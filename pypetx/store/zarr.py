@@ -120,6 +120,10 @@ class ZarrStore(JournaledStore):
 
     storage = "zarr"
 
+    @property
+    def _zstd_level(self) -> int:
+        return 4 if self.complevel is None else self.complevel
+
     def _root(self, mode: str = "a") -> Any:
         # never the consolidated metadata: it is stale between finalizes
         return _zarr().open_group(str(self.path), mode=mode, use_consolidated=False)
@@ -187,7 +191,7 @@ class ZarrStore(JournaledStore):
     def _encoding(self, info: ResultInfo, chunks: tuple[int, ...]) -> dict[str, Any]:
         from zarr.codecs import ZstdCodec
 
-        enc: dict[str, Any] = {"chunks": chunks, "compressors": [ZstdCodec(level=self.complevel)]}
+        enc: dict[str, Any] = {"chunks": chunks, "compressors": [ZstdCodec(level=self._zstd_level)]}
         if info.dtype.kind in "fc":
             enc["_FillValue"] = fill_value(info.dtype)
         enc.update(self.encoding.get(info.name, {}))
@@ -246,7 +250,7 @@ class ZarrStore(JournaledStore):
             for name in [*sub.variables, *LEGACY_STATUS]:
                 if name in grp:
                     del grp[name]
-        enc = {n: {"compressors": [zarr.codecs.ZstdCodec(level=self.complevel)]}
+        enc = {n: {"compressors": [zarr.codecs.ZstdCodec(level=self._zstd_level)]}
                for n in sub.data_vars if sub[n].dtype != object}
         sub.attrs = dict(ds.attrs)
         sub.to_zarr(str(self.path), group=self.name, mode="a", consolidated=False, encoding=enc)

@@ -145,7 +145,8 @@ def test_v_idx_and_v_crun(explored):
     explored.f_set_crun(11)
     assert (explored.x, explored.y) == (4.0, 8.0)
     explored.f_restore_default()
-    assert explored.v_idx == -1 and explored.v_crun == "run_ALL"
+    assert explored.v_idx == -1 and explored.v_crun is None    # pypet: None outside runs
+    assert explored.v_crun_ == "run_ALL" == explored.f_wildcard("$")
     assert (explored.x, explored.y) == (1.0, 1.0)
 
 

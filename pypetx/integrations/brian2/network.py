@@ -27,6 +27,7 @@ every later run on that worker starts from ``Network.restore``.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -47,7 +48,17 @@ class NetworkComponent:
 
     ``brian_list`` collects Brian2 objects for the network; ``network_dict`` is shared by
     all components of a run (put objects there that others need, e.g. the neuron group).
+    ``self._logger`` logs under the class's module and name (pypet's ``HasLogger``).
     """
+
+    _logger = logging.getLogger("pypetx.integrations.brian2.network")
+
+    def _set_logger(self, name: str | None = None) -> None:
+        """pypet's ``HasLogger._set_logger``: ``self._logger`` named ``name`` (default:
+        the class's module and name)."""
+        if name is None:
+            name = f"{type(self).__module__}.{type(self).__name__}"
+        self._logger = logging.getLogger(name)
 
     def add_parameters(self, traj: Any) -> None:
         """Declare the parameters of this component (driver, before exploring)."""
@@ -95,6 +106,10 @@ class Subrun:
         return self.name
 
     @property
+    def v_full_name(self) -> str:
+        return self.full_name
+
+    @property
     def v_annotations(self) -> Any:
         from types import SimpleNamespace
 
@@ -109,21 +124,25 @@ class NetworkRunner(NetworkComponent):
 
     Parameters
     ----------
-    durations_group : str
-        Group whose parameters are the durations of the sub-runs of every run.
-    pre_durations_group : str
-        Group of the pre-run's sub-runs.
     report : str or callable, optional
         Brian2's ``report`` argument of ``Network.run`` (``"text"``, ``"stdout"``).
     report_period : Quantity, optional
         Brian2's ``report_period``.
+    durations_group : str
+        Group whose parameters are the durations of the sub-runs of every run.
+    pre_durations_group : str
+        Group of the pre-run's sub-runs.
+    durations_group_name, pre_durations_group_name : str, optional
+        pypet's names of the two above (pypet's positional order is the same).
     """
 
-    def __init__(self, *, durations_group: str = "simulation.durations",
-                 pre_durations_group: str = "simulation.pre_durations",
-                 report: str | Callable | None = None, report_period: Any = None) -> None:
-        self.durations_group = durations_group
-        self.pre_durations_group = pre_durations_group
+    def __init__(self, report: str | Callable | None = None, report_period: Any = None,
+                 durations_group: str = "simulation.durations",
+                 pre_durations_group: str = "simulation.pre_durations", *,
+                 durations_group_name: str | None = None,
+                 pre_durations_group_name: str | None = None) -> None:
+        self.durations_group = durations_group_name or durations_group
+        self.pre_durations_group = pre_durations_group_name or pre_durations_group
         self.report = report
         self.report_period = report_period
 
@@ -218,6 +237,16 @@ class NetworkManager:
         self._pre_run = False
         # Identifies this manager's pre-built networks in the worker cache.
         self._token = uuid.uuid4().hex
+
+    @property
+    def components(self) -> list[NetworkComponent]:
+        """pypet's name of ``component_list``."""
+        return self.component_list
+
+    @property
+    def analysers(self) -> list[NetworkAnalyser]:
+        """pypet's name of ``analyser_list``."""
+        return self.analyser_list
 
     def _parts(self) -> list[NetworkComponent]:
         return [*self.component_list, *self.analyser_list, self.network_runner]

@@ -31,24 +31,25 @@ Item = tuple[str, np.ndarray, "str | None", "tuple[str, ...] | None"]
 
 
 class Brian2Parameter(Parameter):
-    """A parameter holding a Brian2 quantity (``10*ms``, an array of quantities).
+    """A parameter that may hold a Brian2 quantity (``10*ms``, an array of quantities).
 
     Quantities are a pypetx value kind of their own, so a plain ``add_parameter("tau",
-    10*ms)`` works too; this class (pypet's name) also checks that the value has units
-    and records its readable unit as ``units``. Explored values must have the same
-    physical dimensions as the default; the run function receives real quantities.
+    10*ms)`` works too; this class (pypet's name) records a quantity's readable unit as
+    ``units``. As in pypet, it holds any other value a parameter holds too (scripts set
+    ``traj.v_standard_parameter = Brian2Parameter`` and add equations and sizes with it).
+    Explored values must have the same physical dimensions as the default; the run
+    function receives real quantities.
     """
 
     def __init__(self, name: str, value: Any = None, comment: str = "", *,
                  units: str | None = None, kind: str | None = None) -> None:
         from brian2 import Quantity
 
-        if value is not None and not isinstance(value, Quantity):
-            raise TypeError(f"Brian2Parameter {name!r} needs a Brian2 quantity (e.g. 10*ms), "
-                            f"got {type(value).__name__}; use a Parameter for plain values")
-        if units is None and value is not None:
-            units = units_string(display_unit(value))
-        super().__init__(name, value, comment, units=units, kind=kind or "quantity")
+        if isinstance(value, Quantity):
+            if units is None:
+                units = units_string(display_unit(value))
+            kind = kind or "quantity"
+        super().__init__(name, value, comment, units=units, kind=kind)
 
 
 def _dims_prefix(name: str) -> str:

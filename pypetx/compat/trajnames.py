@@ -1,0 +1,332 @@
+"""pypet's ``f_``/``v_`` names of the trajectory, as a mixin over the plain-named core.
+
+Imports nothing from pypetx at module level (see :mod:`pypetx.compat.names`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pypetx.compat.nodes import GroupCompat
+
+#: pypet's wildcards of run-dependent names and what they mean without a selected run.
+_DEFAULT_RUN = {"$": "run_ALL", "crun": "run_ALL", "$set": "run_set_ALL",
+                "crunset": "run_set_ALL"}
+
+
+def _preset(traj: Any, name: str, args: tuple, kwargs: dict) -> None:
+    from pypetx.compat.exceptions import PresettingError
+
+    try:
+        traj.preset_parameter(name, *args, **kwargs)
+    except ValueError as err:  # pypet's error for presetting an existing parameter
+        raise PresettingError(str(err)) from None
+
+
+def _default_run_name(name: str) -> str:
+    """pypet's ``$``/``$set`` outside a run: the default run (``runs.$.z`` ->
+    ``runs.run_ALL.z``)."""
+    return ".".join(_DEFAULT_RUN.get(part, part) for part in name.split("."))
+
+
+def _with_standard(traj: Any, attr: str, args: tuple) -> tuple:
+    """pypet's ``v_standard_parameter``/``v_standard_result``: the class used when the
+    call names none (only when the user set one)."""
+    cls = traj.__dict__.get(attr)
+    if cls is not None and args and isinstance(args[0], str):
+        return (cls, *args)
+    return args
+
+
+class TrajectoryCompat(GroupCompat):
+    """pypet trajectory names over the plain core."""
+
+    # -- adding (absolute paths on the trajectory) ------------------------------------
+    def f_add_parameter(self, *args: Any, **kwargs: Any) -> Any:
+        return self.add_parameter(*_with_standard(self, "_standard_parameter", args), **kwargs)
+
+    def f_add_parameter_group(self, name: str, comment: str = "") -> Any:
+        return self.add_parameter_group(name, comment)
+
+    def f_add_derived_parameter(self, *args: Any, **kwargs: Any) -> Any:
+        return self.add_derived_parameter(*_with_standard(self, "_standard_parameter", args),
+                                          **kwargs)
+
+    def f_add_derived_parameter_group(self, name: str, comment: str = "") -> Any:
+        return self.add_derived_parameter_group(name, comment)
+
+    def f_add_config(self, *args: Any, **kwargs: Any) -> Any:
+        return self.add_config(*args, **kwargs)
+
+    def f_add_config_group(self, name: str, comment: str = "") -> Any:
+        return self.add_config_group(name, comment)
+
+    def f_add_result(self, *args: Any, **kwargs: Any) -> Any:
+        args = _with_standard(self, "_standard_result", args)
+        if args and getattr(args[0], "pypetx_refused", False):  # pypet's shared data
+            args[0]()
+        if self.idx < 0:  # outside a run, pypet's "$" names the default run (run_ALL)
+            k = next((i for i, a in enumerate(args[:2]) if isinstance(a, str)), None)
+            if k is not None:
+                args = (*args[:k], _default_run_name(args[k]), *args[k + 1:])
+        return self.add_result(*args, **kwargs)
+
+    def f_add_result_group(self, name: str, comment: str = "") -> Any:
+        return self.add_result_group(name, comment)
+
+    def f_preset_parameter(self, name: str, *args: Any, **kwargs: Any) -> None:
+        _preset(self, name, args, kwargs)
+
+    def f_preset_config(self, name: str, *args: Any, **kwargs: Any) -> None:
+        _preset(self, "config." + name, args, kwargs)
+
+    # -- removing and deleting (pypetx.compat.removal) -----------------------------------
+    def f_remove(self, recursive: bool = True, predicate: Any = None) -> None:
+        """Remove every node of the tree from memory (the four top groups stay)."""
+        from pypetx.compat.removal import remove_all
+
+        remove_all(self, recursive=recursive, predicate=predicate)
+
+    def f_remove_item(self, item: Any, recursive: bool = False) -> None:
+        self.f_remove_items([item], recursive=recursive)
+
+    def f_remove_items(self, iterator: Any, recursive: bool = False) -> None:
+        """Take items out of the tree in memory; the file keeps them."""
+        from pypetx.compat.removal import remove_items
+
+        remove_items(self, iterator, recursive=recursive)
+
+    def f_delete_item(self, item: Any, *args: Any, **kwargs: Any) -> None:
+        self.f_delete_items([item], *args, **kwargs)
+
+    def f_delete_items(self, iterator: Any, *args: Any, remove_from_trajectory: bool = False,
+                       recursive: bool = False, delete_only: Any = None,
+                       remove_from_item: bool = False, **kwargs: Any) -> None:
+        """Delete stored items from the file (see :func:`pypetx.compat.removal.delete_items`)."""
+        from pypetx.compat.removal import delete_items
+
+        delete_items(self, iterator, remove_from_trajectory=remove_from_trajectory,
+                     recursive=recursive, delete_only=delete_only,
+                     remove_from_item=remove_from_item)
+
+    # -- exploration and runs -------------------------------------------------------------
+    def f_explore(self, build_dict: Any) -> None:
+        self.explore(build_dict)
+
+    def f_expand(self, build_dict: Any, fail_safe: bool = True) -> None:
+        self.expand(build_dict)
+
+    def f_get_explored_parameters(self, fast_access: bool = False, copy: bool = True) -> dict:
+        params = self.explored_parameters
+        if fast_access:
+            return {k: v.value for k, v in params.items()}
+        return params
+
+    def f_find_idx(self, name_list: Any, predicate: Any) -> Any:
+        return iter(self.find_idx(name_list, predicate))
+
+    def f_iter_runs(self, start: int = 0, stop: int | None = None, step: int = 1,
+                    yields: str = "name") -> Any:
+        """pypet's run iteration: each run is selected in turn and the run's name (default),
+        index, the trajectory itself or an independent copy at that run is yielded; the
+        defaults are restored afterwards."""
+        n = len(self)
+        if stop is None:
+            stop = n
+        elif stop > n:
+            raise ValueError(f"stop={stop} is past the last run: trajectory {self.name!r} "
+                             f"has {n} runs")
+        yields = yields.lower()
+        if yields not in ("name", "idx", "self", "copy"):
+            raise ValueError(f"yields must be 'name', 'idx', 'self' or 'copy', not {yields!r}")
+        if yields == "self":  # manual runs refuse it once pickled to another process
+            import os
+
+            self._manual_pid = os.getpid()
+        try:
+            for i in range(start, stop, step):
+                self.set_run(i)
+                if yields == "copy":  # an independent trajectory at run i (manual runs)
+                    from pypetx.compat.manual import run_copy
+
+                    yield run_copy(self)
+                else:
+                    yield {"name": self.f_idx_to_run(i), "idx": i, "self": self}[yields]
+        finally:
+            self.restore_default()
+
+    def f_idx_to_run(self, name_or_idx: Any) -> Any:
+        from pypetx.trajectory import run_name
+
+        if isinstance(name_or_idx, str):
+            return int(name_or_idx.rpartition("_")[2])
+        return run_name(int(name_or_idx))
+
+    def f_wildcard(self, wildcard: str = "$", run_idx: int | None = None) -> str:
+        """pypet's wildcard translation: ``$`` -> the run's name, ``$set`` -> its set."""
+        from pypetx.compat.runresults import set_name
+
+        idx = self.idx if run_idx is None else run_idx
+        if wildcard in ("$", "crun"):
+            return self.f_idx_to_run(idx)
+        if wildcard in ("$set", "crunset"):
+            return set_name(idx)
+        raise ValueError(f"{wildcard!r} is not one of pypet's wildcards ($, crun, $set, crunset)")
+
+    def f_set_crun(self, name_or_idx: Any) -> None:
+        self.set_run(name_or_idx)
+
+    def f_restore_default(self) -> None:
+        self.restore_default()
+
+    def f_get_run_names(self, sort: bool = True) -> list:
+        return self.run_names
+
+    def f_get_run_information(self, name_or_idx: Any = None, copy: bool = True) -> Any:
+        return self.run_information(name_or_idx)
+
+    def f_lock_parameters(self) -> None:
+        self.lock_parameters()
+
+    def f_lock_derived_parameters(self) -> None:
+        self.lock_derived_parameters()
+
+    def f_is_completed(self, name_or_id: Any = None) -> bool:
+        return self.is_completed(name_or_id)
+
+    # -- results and storage ---------------------------------------------------------------
+    def f_get_from_runs(self, name: str, include_default_run: bool = True,
+                        use_indices: bool = False, fast_access: bool = False,
+                        with_links: bool = True, shortcuts: bool = True,
+                        max_depth: Any = None, auto_load: bool = False) -> Any:
+        from pypetx.loading import get_from_runs
+
+        return get_from_runs(self, name, use_indices=use_indices, fast_access=fast_access,
+                             include_default_run=include_default_run, shortcuts=shortcuts)
+
+    def f_load(self, name: str | None = None, index: int | None = None,
+               as_new: bool = False, load_parameters: int = 2,
+               load_derived_parameters: int = 1, load_results: int = 1,
+               load_other_data: int = 1, recursive: bool = True, load_data: Any = None,
+               max_depth: Any = None, force: bool = False, dynamic_imports: Any = None,
+               with_run_information: bool = True, with_meta_data: bool = True,
+               storage_service: Any = None, filename: str | None = None,
+               **kwargs: Any) -> None:
+        # pypet's defaults: parameters with data, derived parameters and results as
+        # skeletons (run results are read lazily from the cube either way).
+        if recursive is None:
+            load_data = 0
+        self.load(name=name, index=index, filename=filename, as_new=as_new,
+                  load_parameters=load_parameters,
+                  load_derived_parameters=load_derived_parameters,
+                  load_results=load_results, load_data=load_data,
+                  allow_pickle=kwargs.pop("allow_pickle", False))
+
+    def f_load_skeleton(self) -> None:
+        self.load(load_data=1)
+
+    def f_load_item(self, item: Any, *args: Any, load_only: Any = None,
+                    **kwargs: Any) -> None:
+        self.load_item(item, load_only=load_only)
+
+    def f_load_items(self, iterator: Any, *args: Any, **kwargs: Any) -> None:
+        for item in iterator:
+            self.load_item(item, load_only=kwargs.get("load_only"))
+
+    def f_store(self, only_init: bool = False, store_data: int = 2,
+                max_depth: Any = None) -> None:
+        self.store(only_init=only_init)
+
+    def f_store_item(self, item: Any, *args: Any, **kwargs: Any) -> None:
+        # pypetx stores the tree as one unit: storing one item stores them all
+        self.store()
+
+    def f_store_items(self, iterator: Any, *args: Any, **kwargs: Any) -> None:
+        self.store()
+
+    def f_merge(self, other_trajectory: Any, **kwargs: Any) -> None:
+        self.merge(other_trajectory, **kwargs)
+
+    def f_get_results_dataset(self) -> Any:
+        return self.dataset
+
+    # -- v_ properties ------------------------------------------------------------------------
+    @property
+    def v_idx(self) -> int:
+        return self.idx
+
+    @v_idx.setter
+    def v_idx(self, idx: int) -> None:
+        self.set_run(idx)
+
+    @property
+    def v_crun(self) -> str | None:
+        """The current run's name; None when no run is selected (as in pypet)."""
+        return None if self.idx < 0 else self.crun
+
+    @v_crun.setter
+    def v_crun(self, name: Any) -> None:
+        self.set_run(name)
+
+    @property
+    def v_crun_(self) -> str:
+        """As ``v_crun``, but ``"run_ALL"`` when no run is selected."""
+        return self.crun
+
+    @property
+    def v_fast_access(self) -> bool:
+        return self._fast_access
+
+    @v_fast_access.setter
+    def v_fast_access(self, value: bool) -> None:
+        self._fast_access = bool(value)
+
+    @property
+    def v_auto_load(self) -> bool:
+        return getattr(self, "_auto_load", False)
+
+    @v_auto_load.setter
+    def v_auto_load(self, value: bool) -> None:
+        self._auto_load = bool(value)
+
+    @property
+    def v_standard_parameter(self) -> Any:
+        from pypetx.parameters import Parameter
+
+        return self.__dict__.get("_standard_parameter") or Parameter
+
+    @v_standard_parameter.setter
+    def v_standard_parameter(self, cls: Any) -> None:
+        self._standard_parameter = cls
+
+    @property
+    def v_standard_result(self) -> Any:
+        from pypetx.parameters import Result
+
+        return self.__dict__.get("_standard_result") or Result
+
+    @v_standard_result.setter
+    def v_standard_result(self, cls: Any) -> None:
+        self._standard_result = cls
+
+    @property
+    def v_trajectory(self) -> Any:
+        return self
+
+    @property
+    def v_storage_service(self) -> Any:
+        return getattr(self, "_store_path", None)
+
+    @property
+    def v_time(self) -> str:
+        import datetime
+
+        return datetime.datetime.fromtimestamp(self._timestamp).strftime("%Y_%m_%d_%Hh%Mm%Ss")
+
+    @property
+    def v_timestamp(self) -> float:
+        return self._timestamp
+
+    @property
+    def v_filename(self) -> str | None:
+        return getattr(self, "_store_path", None)
