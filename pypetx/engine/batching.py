@@ -10,7 +10,7 @@ size between the two from the task durations it is told about; it is pure bookke
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -31,6 +31,8 @@ _AHEAD = 4
 # the driver busy at most 1/_DRIVER_SHARE of the time, else it, not the workers, sets
 # the pace of cheap sweeps.
 _DRIVER_SHARE = 4
+# Growth per task of batches run in the driver itself (see BatchPlanner.in_driver).
+_DRIVER_GROWTH = 8
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,10 @@ class BatchPlanner:
         self._runs = 0.0
         self._driver = 0.0  # decayed mean of the driver's seconds per finished task
         self._bytes_per_run = 0.0  # largest measured result bytes per run
+        # Set by the runner while tasks run in the driver itself (nothing to balance
+        # across workers, and each task is measured before the next starts): batch sizes
+        # may then grow 8x per task instead of 2x, and need not leave tasks for others.
+        self.in_driver = False
 
     @property
     def n_remaining(self) -> int:
@@ -225,14 +231,18 @@ class BatchPlanner:
         spr = self.seconds_per_run
         if spr is None:
             return 1
-        estimate = auto_batch_size(spr, remaining, self.n_workers, self.options, self._driver)
+        options, growth, ahead = self.options, 2, _AHEAD
+        if self.in_driver:
+            options = replace(options, min_tasks_per_worker=1)
+            growth = ahead = _DRIVER_GROWTH
+        estimate = auto_batch_size(spr, remaining, self.n_workers, options, self._driver)
         if self._bytes_per_run > 0:
             estimate = min(estimate, int(self.options.max_batch_bytes // self._bytes_per_run))
         # Double per batch, and stay within _AHEAD x the largest task measured: the
         # estimate comes from smaller tasks, and runs further on may cost more (a cost
         # step would otherwise meet a queue of huge unmeasured batches already in flight).
         return max(
-            1, min(estimate, 2 * self._last_size, _AHEAD * self._largest_measured)
+            1, min(estimate, growth * self._last_size, ahead * self._largest_measured)
         )
 
     def next_batch(self) -> np.ndarray | None:

@@ -223,6 +223,7 @@ def run_batches(
                             advise(planner.seconds_per_run, planner.n_remaining)
                         n_workers = backend.n_workers
                         planner.n_workers = n_workers
+                        planner.in_driver = bool(getattr(backend, "runs_in_driver", False))
                         limit = max_in_flight or max(per_worker * n_workers, 2)
                         while not planner.exhausted and len(
                             in_flight
