@@ -144,7 +144,7 @@ class RunView:
         # result variable -> (positions, values), and a callable that files the pending
         # ``_out`` entries into it.
         self._collected: dict[str, tuple[list[int], list[Any]]] = {}
-        self._flush: Callable[[], None] | None = None
+        self._flush: Callable[[RunView], None] | None = None
         self._standard_result: type | None = None  # v_standard_result set inside a run
         self._recording = False  # inside a result class's record_in_run
         exploration = skeleton.exploration
@@ -218,7 +218,7 @@ class RunView:
     def _added(self) -> dict[str, Any]:
         """Result variable -> value of what the current run has added so far."""
         if self._flush is not None:
-            self._flush()
+            self._flush(self)
         k = self._k
         return {name: values[-1] for name, (positions, values) in self._collected.items()
                 if positions and positions[-1] == k}

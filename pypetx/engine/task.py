@@ -140,11 +140,13 @@ def _run_traj(spec: RunSpec, indices: np.ndarray, collected: dict, meta: dict,
     view = RunView(spec.skeleton)
     out = view._out
 
-    def flush() -> None:  # a run reads its own results back: file what it added so far
+    def flush(v: RunView) -> None:  # a run reads its own results back: file them first
         for name, a, kw in out:
-            _collect(collected, meta, name, a, kw, view._k, _fast_of(view))
+            _collect(collected, meta, name, a, kw, v._k, _fast_of(v))
         out.clear()
 
+    # The view gets the run's results and the flush, which must not refer to the view
+    # itself: a cycle would keep the whole batch's results alive until the cyclic GC.
     view._collected, view._flush = collected, flush
     # One (values, dict, key) per place a value goes: a flat loop per run.
     explored = [(values, d, key) for values, slots in view.explored_slots(indices)
@@ -188,9 +190,12 @@ def _run_traj(spec: RunSpec, indices: np.ndarray, collected: dict, meta: dict,
             stamp(perf())
             if k == 0 and ends[1] - ends[0] < _CHEAP_CALL_SECONDS and n > 1:
                 timed = False
-    if timed:
-        return np.diff(np.asarray(ends)), returns
-    return np.full(n, (perf() - ends[0]) / n), returns
+    duration = np.diff(np.asarray(ends)) if timed else np.full(n, (perf() - ends[0]) / n)
+    # The view and its group views refer to each other (a cycle the cyclic GC frees
+    # late): let go of the batch's results now, or every batch's arrays stay alive.
+    view._fast.clear()
+    view._collected, view._flush = {}, None
+    return duration, returns
 
 
 def _fast_of(view: RunView) -> dict | None:
