@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pypetx import config as _config  # noqa: F401  (loads the pypetx.* dask.config defaults)
 from pypetx.engine.batching import BatchingOptions, BatchPlanner, auto_batch_size
-from pypetx.engine.clusters import DistributedBackend
 from pypetx.engine.executors import (
     CLUSTER_NAMES,
     Backend,
@@ -18,6 +17,7 @@ from pypetx.engine.executors import (
     SynchronousBackend,
     resolve_backend,
 )
+from pypetx.engine.localfirst import LocalFirstBackend, LocalFirstOptions
 from pypetx.engine.runner import RunSummary, SweepInterrupted, failed_batch, run_batches
 
 __all__ = [
@@ -28,6 +28,8 @@ __all__ = [
     "ClusterError",
     "DistributedBackend",
     "ExecutorBackend",
+    "LocalFirstBackend",
+    "LocalFirstOptions",
     "RunSummary",
     "SchedulerLost",
     "SweepInterrupted",
@@ -37,3 +39,13 @@ __all__ = [
     "resolve_backend",
     "run_batches",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # distributed is imported with the first cluster, not with the engine: a sweep the
+    # driver runs alone (local-first, synchronous) never pays its ~0.15 s import.
+    if name == "DistributedBackend":
+        from pypetx.engine.clusters import DistributedBackend
+
+        return DistributedBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import itertools
 import logging
+import sys
 import time
 from collections.abc import Callable, Collection, Iterable
 from typing import Any, Protocol, Self, runtime_checkable
@@ -285,13 +286,18 @@ class ExecutorBackend(_BackendBase):
 
 # ------------------------------------------------------------------------------ resolve
 def _local(**options: Any) -> Backend:
-    from pypetx.engine.clusters import DistributedBackend
     from pypetx.engine.localfirst import LocalFirstBackend, LocalFirstOptions
+
+    def cluster() -> Backend:
+        # imported here: a sweep that never needs the cluster never imports distributed
+        from pypetx.engine.clusters import DistributedBackend
+
+        return DistributedBackend.local(**options)
 
     first = LocalFirstOptions.from_config(options.pop("local_first", None))
     if not first.enabled:
-        return DistributedBackend.local(**options)
-    return LocalFirstBackend(lambda: DistributedBackend.local(**options), first)
+        return cluster()
+    return LocalFirstBackend(cluster, first)
 
 
 def _jobqueue(kind: str) -> Callable[..., Backend]:
@@ -372,11 +378,11 @@ def resolve_backend(
             f"cluster options {sorted(cluster_options)} only apply when pypetx creates the "
             "cluster from a name (cluster='local', 'slurm', ...)"
         )
-    from pypetx.engine.clusters import DistributedBackend
-
     value = next(iter(given.values()), None)
     if isinstance(value, Backend):
         return value
+    if value is not None or scheduler is not None:
+        from pypetx.engine.clusters import DistributedBackend
     if client is not None:
         if not _is_distributed_client(client):
             raise TypeError(
@@ -399,6 +405,8 @@ def resolve_backend(
     if cluster is None:
         default = _default_client() if config.get("use_default_client", True) else None
         if default is not None and not cluster_options:
+            from pypetx.engine.clusters import DistributedBackend
+
             return DistributedBackend(default)
         cluster = config.get("cluster")
     name = str(cluster).lower()
@@ -420,6 +428,8 @@ def _is_distributed_client(obj: Any) -> bool:
 
 def _default_client() -> Any:
     """The user's default ``distributed.Client``, or ``None``."""
+    if "distributed" not in sys.modules:
+        return None  # never imported: there is no client (and importing it costs 0.15 s)
     try:
         from distributed import default_client
 

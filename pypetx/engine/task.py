@@ -11,6 +11,7 @@ import functools
 import inspect
 import os
 import socket
+import sys
 import time
 import traceback as tb
 from collections.abc import Callable
@@ -69,12 +70,16 @@ def pack_spec(spec: RunSpec) -> tuple[str, bytes]:
 
 
 def _worker_name() -> str:
-    try:
-        from distributed import get_worker
+    # A Dask worker has distributed imported; a batch run in the driver (local-first,
+    # synchronous) must not import it (0.1-0.2 s) only to learn it is not on a worker.
+    if "distributed" in sys.modules:
+        try:
+            from distributed import get_worker
 
-        return str(get_worker().address)
-    except (ImportError, ValueError):
-        return f"{socket.gethostname()}:{os.getpid()}"
+            return str(get_worker().address)
+        except ValueError:  # not in a worker
+            pass
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def run_batch(payload: Any, indices: np.ndarray) -> BatchResult:
