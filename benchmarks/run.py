@@ -823,7 +823,8 @@ def write_outputs(results: dict, pys: dict, quick: bool) -> None:
             if label not in prof:
                 continue
             run = prof.get(label + " run", {})
-            text += (f"### pypetx traj, {label}, N = {prof['n']:,} "
+            shown = "default (mode local: local-first)" if label == "LocalCluster" else label
+            text += (f"### pypetx traj, {shown}, N = {prof['n']:,} "
                      f"({fmt_s(run.get('seconds'))} under py-spy)\n\n")
             shown = [(p, d) for p, d in prof[label].items()
                      if isinstance(d, dict) and d.get("role") in ("driver", "worker")]
