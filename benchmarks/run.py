@@ -661,7 +661,7 @@ def report(results: dict, info: dict, quick: bool) -> str:
             "xyzpy merge": "xyzpy: `Harvester.harvest_combos` of the missing 1 % into the "
                            "stored 99 % (serial)",
             "full sweep (trivial workload)": "reference: the whole pypetx sweep from scratch "
-                                             "(workload 1, LocalCluster)",
+                                             "(workload 1, default)",
         }
         for k, c in rs.items():
             if not isinstance(c, dict):
