@@ -800,6 +800,7 @@ def plot(results: dict, path: Path) -> None:
 
 def write_outputs(results: dict, pys: dict, quick: bool) -> None:
     info = machine(pys)
+    info["commit"] = results.get("measured_commit") or info.get("commit")
     text = report(results, info, quick)
     tg = targets(results)
     text += "\n## Targets\n\n| target | measured | verdict |\n|---|---|---|\n"
@@ -859,6 +860,10 @@ def main() -> None:
     if raw.exists():
         bench.results = json.loads(raw.read_text())
     if not args.report:
+        # the commit measured; --report rewrites the text later without re-measuring
+        bench.results["measured_commit"] = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, text=True, capture_output=True
+        ).stdout.strip()
         only = [w for w in args.only.split(",") if w] or WORKLOADS
         for w in only:
             if w not in WORKLOADS:
