@@ -37,16 +37,6 @@ def result_variable(name: str) -> str:
     return ".".join(parts)
 
 
-def _values_at(exploration: Any, name: str, indices: Any) -> list:
-    """Values of an explored parameter for some runs, without a per-run column if the
-    exploration can do without one (a grid computes them from its axes)."""
-    values_at = getattr(exploration, "values_at", None)
-    if values_at is not None:
-        return values_at(name, indices)
-    column = exploration.column(name)
-    return [column[i] for i in indices.tolist()]
-
-
 class _GroupView:
     """A group of the skeleton seen from inside a run (``traj.parameters``)."""
 
@@ -187,7 +177,7 @@ class RunView:
         exploration = self._skeleton.exploration
         if exploration is None:
             return []
-        return [(_values_at(exploration, name, indices), self._targets[name])
+        return [(exploration.values_at(name, indices), self._targets[name])
                 for name in exploration.names]
 
     def _set(self, i: int) -> None:

@@ -218,12 +218,10 @@ def _with_args(fn: Callable, args: tuple, kwargs: dict, view: Any) -> Any:
 def _run_plain(spec: RunSpec, indices: np.ndarray, collected: dict, meta: dict,
                failures: _Failures) -> np.ndarray:
     """``fn(**point, **kwargs)`` per run (``sweep``); the return values are the results."""
-    from pypetx.runview import _values_at
-
     n = len(indices)
     exploration = spec.skeleton.exploration
     names = [name.rpartition(".")[2] for name in exploration.names]
-    columns = [_values_at(exploration, name, indices) for name in exploration.names]
+    columns = [exploration.values_at(name, indices) for name in exploration.names]
     call, columns = _plain_caller(spec.fn, names, columns, spec.kwargs)
     rets: list[Any] = []
     perf = time.perf_counter
