@@ -14,6 +14,7 @@ import h5py
 import numpy as np
 import pytest
 
+import pypetx.explore._grids as grids_mod
 import pypetx.explore._values as values_mod
 import pypetx.explore.exploration as exploration_mod
 from pypetx.errors import ExplorationError, StorageError
@@ -36,7 +37,7 @@ def generic(monkeypatch):
     """Switch the numeric fast paths off: everything goes through ``_value_key``."""
     def use_generic():
         # Patch where the name is looked up (the package's re-export is not used).
-        for module in (values_mod, exploration_mod):
+        for module in (values_mod, grids_mod):
             monkeypatch.setattr(module, "_numeric_array", lambda values: None)
     return use_generic
 
