@@ -21,7 +21,7 @@ import h5netcdf  # noqa: F401
 import numpy as np
 import xarray as xr
 
-from pypetx.explore import Exploration, cartesian_product
+from pypetx.core.explore import Exploration, cartesian_product
 from pypetx.store import open_store
 from pypetx.store.testing import make_batch
 

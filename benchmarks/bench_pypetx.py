@@ -127,7 +127,7 @@ def main():
     p.add_argument("--mode", choices=["local", "cluster", "client", "sync"], default="local")
     p.add_argument("--how", choices=["kill", "fail"], default="kill")
     args = p.parse_args()
-    preimport("pypetx", "pypetx.environment", "pypetx.sweep")
+    preimport("pypetx", "pypetx.env.environment", "pypetx.sweep")
     os.makedirs(args.workdir, exist_ok=True)
     n, mode = args.n, args.mode
     path = args.file or os.path.join(args.workdir, f"pypetx-{args.case}-{mode}-{n}.h5")

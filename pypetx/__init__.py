@@ -8,10 +8,14 @@ one dimension per explored parameter, stored in HDF5 or Zarr.
 
 from __future__ import annotations
 
-from pypetx import config as _config  # registers the pypetx: section of dask.config
+from pypetx import _moved
+from pypetx.base import config as _config  # registers the pypetx: section of dask.config
 from pypetx._version import __version__
-from pypetx.environment import Environment
-from pypetx.errors import (
+
+_moved.install()  # the flat paths of modules now in layer folders keep working
+
+from pypetx.env.environment import Environment
+from pypetx.base.errors import (
     AmbiguousNameError,
     ExplorationError,
     NodeNotFoundError,
@@ -21,7 +25,7 @@ from pypetx.errors import (
     StorageError,
     SweepFailed,
 )
-from pypetx.explore import (
+from pypetx.core.explore import (
     Exploration,
     cartesian_product,
     find_unique_points,
@@ -30,7 +34,7 @@ from pypetx.explore import (
     sobol,
     zip_product,
 )
-from pypetx.parameters import (
+from pypetx.core.parameters import (
     ArrayParameter,
     Parameter,
     PickleParameter,
@@ -39,10 +43,10 @@ from pypetx.parameters import (
     SparseParameter,
     SparseResult,
 )
-from pypetx.loading import load
-from pypetx.resume import ResumeError, resume_file
+from pypetx.env.loading import load
+from pypetx.env.resume import ResumeError, resume_file
 from pypetx.sweep import sweep
-from pypetx.trajectory import ParameterGroup, ResultGroup, Trajectory
+from pypetx.core.trajectory import ParameterGroup, ResultGroup, Trajectory
 
 __all__ = [
     "__version__",

@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pypetx.environment import Environment
-from pypetx.explore import cartesian_product
-from pypetx.trajectory import Trajectory
+from pypetx.env.environment import Environment
+from pypetx.core.explore import cartesian_product
+from pypetx.core.trajectory import Trajectory
 
 
 def _default(values: Sequence[Any]) -> Any:
@@ -50,7 +50,7 @@ def sweep(fn: Callable[..., Any], *, filename: str | Path | None = None,
     constants : mapping, optional
         Fixed keyword arguments passed to every call.
     cluster, client, executor, batch_size, progress, on_error
-        As for :class:`~pypetx.environment.Environment`.
+        As for :class:`~pypetx.env.environment.Environment`.
     overwrite, resume : bool
         With ``filename``: replace a stored sweep of the same name, or continue it
         (only the missing points run).

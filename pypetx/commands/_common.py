@@ -40,7 +40,7 @@ group_option = click.option(
 @contextmanager
 def pypetx_errors() -> Iterator[None]:
     """Re-raise pypetx's errors as one-line click errors (tracebacks only with --debug)."""
-    from pypetx.errors import PypetxError
+    from pypetx.base.errors import PypetxError
 
     try:
         yield

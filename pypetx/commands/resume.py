@@ -42,7 +42,7 @@ def resume(path, name, function, rerun_failed, allow_pickle, force, cluster, wor
 
         pypetx resume results.h5 --rerun-failed
     """
-    from pypetx.resume import resume_file
+    from pypetx.env.resume import resume_file
 
     fn = _import(function) if function else None
     env = resume_file(path, name, fn, allow_pickle=allow_pickle, rerun_failed=rerun_failed,
@@ -67,9 +67,9 @@ def expand(path, values, name, function, allow_pickle, cluster, workers):
 
         pypetx expand results.h5 x=4.0,5.0
     """
-    from pypetx.environment import Environment
-    from pypetx.explore import cartesian_product
-    from pypetx.resume import load_for_resume, recorded_function
+    from pypetx.env.environment import Environment
+    from pypetx.core.explore import cartesian_product
+    from pypetx.env.resume import load_for_resume, recorded_function
 
     traj = load_for_resume(path, name)
     new = _parse_values(values)

@@ -36,7 +36,7 @@ def run_script(script: str | Path, args: tuple[str, ...] = (), *, cluster: str |
     """
     import dask.config
 
-    import pypetx.config  # noqa: F401 - merges pypetx's defaults before overriding them
+    import pypetx.base.config  # noqa: F401 - merges pypetx's defaults before overriding them
 
     settings: dict[str, object] = {}
     if cluster is not None:

@@ -7,7 +7,7 @@ pypet's builtin base, so ``except TypeError`` in old code keeps working too).
 
 from __future__ import annotations
 
-from pypetx.errors import (
+from pypetx.base.errors import (
     AmbiguousNameError,
     FormatVersionError,
     NodeNotFoundError,

@@ -52,7 +52,7 @@ class ParameterCompat(NodeCompat):
         return self.value is None
 
     def f_supports(self, data: Any) -> bool:
-        from pypetx.kinds import kind_of
+        from pypetx.core.kinds import kind_of
 
         try:
             kind_of(data)

@@ -57,7 +57,7 @@ def manual_run(turn_into_run: bool = True, store_meta_data: bool = True,
     """Decorate ``fn(traj, *args, **kwargs)`` to run it by hand for the selected run.
 
     Inside ``env.run`` the function is called as it is. Called with a
-    :class:`~pypetx.trajectory.Trajectory` whose run is selected, it runs as run
+    :class:`~pypetx.core.trajectory.Trajectory` whose run is selected, it runs as run
     ``traj.v_idx``: ``traj.f_add_result`` inside records that run's results, which
     ``traj.f_store()`` (outside the function) writes into the file. Exceptions propagate.
     pypet's options are accepted (the run is always isolated and timed).

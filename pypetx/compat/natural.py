@@ -23,7 +23,7 @@ def run_dependent(group: Any, name: str) -> Any:
     if getattr(root, "_dataset", None) is None:
         return MISSING
     from pypetx.compat.runresults import resolve
-    from pypetx.errors import NodeNotFoundError
+    from pypetx.base.errors import NodeNotFoundError
 
     try:
         return resolve(root, group.full_name, name)
@@ -57,7 +57,7 @@ def assign_node(group: Any, name: str, value: Any) -> None:
     if value._parent is not None or value is group.root:
         group.add_link(name, value)
         return
-    from pypetx.parameters import Parameter
+    from pypetx.core.parameters import Parameter
 
     path = value.name or name
     if not group.full_name:  # on the trajectory: a parameter goes below parameters

@@ -81,7 +81,7 @@ def _walk_run_dependent(group: Any, path: str) -> Any:
 
 
 def _is_node(value: Any) -> bool:
-    from pypetx.tree import Node
+    from pypetx.core.tree import Node
 
     return isinstance(value, Node)
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from pypetx.compat.exceptions import DataNotInStorageError
-from pypetx.tree import Group, Node
+from pypetx.core.tree import Group, Node
 
 _TOPS = ("config", "parameters", "derived_parameters", "results")
 
@@ -128,7 +128,7 @@ def _stored_path(traj: Any, item: Any) -> str:
 
 def _not_deletable(traj: Any, stored: Any, full: str) -> Exception:
     """The error for an item that is no stored node: a run result, or nothing stored."""
-    from pypetx.runview import result_variable
+    from pypetx.engine.runview import result_variable
 
     ds = stored.dataset
     try:
@@ -181,7 +181,7 @@ def delete_items(traj: Any, items: Iterable[Any], *, remove_from_trajectory: boo
     NotImplementedError
         An item is a result of the runs (a variable of the result cube).
     """
-    from pypetx.loading import load, replace_stored
+    from pypetx.env.loading import load, replace_stored
     from pypetx.store.load import list_trajectories
 
     items = list(items)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from pypetx.compat.constants import SET_SIZE
-from pypetx.errors import AmbiguousNameError, NodeNotFoundError
+from pypetx.base.errors import AmbiguousNameError, NodeNotFoundError
 
 #: Names that stand for "the runs" (pypet groups holding one subgroup per run).
 _RUNS_NAMES = {"runs", "crunset", "$set"}
@@ -192,7 +192,7 @@ class RunResults:
             value = cell_value(self._traj, full, self._idx)
             if getattr(self._traj, "_fast_access", True):
                 return value
-            from pypetx.parameters import Result
+            from pypetx.core.parameters import Result
 
             return Result(name, value)
         if any(n.startswith(name + ".") for n in names):

@@ -156,7 +156,7 @@ class TrajectoryCompat(GroupCompat):
             self.restore_default()
 
     def f_idx_to_run(self, name_or_idx: Any) -> Any:
-        from pypetx.trajectory import run_name
+        from pypetx.core.trajectory import run_name
 
         if isinstance(name_or_idx, str):
             return int(name_or_idx.rpartition("_")[2])
@@ -199,7 +199,7 @@ class TrajectoryCompat(GroupCompat):
                         use_indices: bool = False, fast_access: bool = False,
                         with_links: bool = True, shortcuts: bool = True,
                         max_depth: Any = None, auto_load: bool = False) -> Any:
-        from pypetx.loading import get_from_runs
+        from pypetx.env.loading import get_from_runs
 
         return get_from_runs(self, name, use_indices=use_indices, fast_access=fast_access,
                              include_default_run=include_default_run, shortcuts=shortcuts)
@@ -291,7 +291,7 @@ class TrajectoryCompat(GroupCompat):
 
     @property
     def v_standard_parameter(self) -> Any:
-        from pypetx.parameters import Parameter
+        from pypetx.core.parameters import Parameter
 
         return self.__dict__.get("_standard_parameter") or Parameter
 
@@ -301,7 +301,7 @@ class TrajectoryCompat(GroupCompat):
 
     @property
     def v_standard_result(self) -> Any:
-        from pypetx.parameters import Result
+        from pypetx.core.parameters import Result
 
         return self.__dict__.get("_standard_result") or Result
 

@@ -6,7 +6,7 @@ run indices, a :class:`Backend` and a sink.
 
 from __future__ import annotations
 
-from pypetx import config as _config  # noqa: F401  (loads the pypetx.* dask.config defaults)
+from pypetx.base import config as _config  # noqa: F401  (loads the pypetx.* dask.config defaults)
 from pypetx.engine.batching import BatchingOptions, BatchPlanner, auto_batch_size
 from pypetx.engine.executors import (
     CLUSTER_NAMES,

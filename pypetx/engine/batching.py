@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 from dask.utils import parse_bytes
 
-from pypetx import config
+from pypetx.base import config
 
 __all__ = ["BatchPlanner", "BatchingOptions", "as_pending", "auto_batch_size"]
 

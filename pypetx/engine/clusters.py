@@ -26,7 +26,7 @@ import dask.config
 from dask.system import CPU_COUNT
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from pypetx import config
+from pypetx.base import config
 from pypetx.engine.executors import Backend, SchedulerLost, _BackendBase
 
 __all__ = ["DistributedBackend", "jobqueue_backend"]

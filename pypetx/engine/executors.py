@@ -26,8 +26,8 @@ from typing import Any, Protocol, Self, runtime_checkable
 
 from dask.system import CPU_COUNT
 
-from pypetx import config
-from pypetx.errors import PypetxError
+from pypetx.base import config
+from pypetx.base.errors import PypetxError
 
 __all__ = [
     "CLUSTER_NAMES",

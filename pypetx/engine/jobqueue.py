@@ -26,7 +26,7 @@ from typing import Any
 
 import dask.config
 
-from pypetx import config
+from pypetx.base import config
 from pypetx.engine.executors import ClusterError
 
 __all__ = [

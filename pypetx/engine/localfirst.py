@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pypetx import config
+from pypetx.base import config
 from pypetx.engine.executors import Backend, ClusterError, _BackendBase
 
 __all__ = ["LocalFirstBackend", "LocalFirstOptions"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Self
 
-from pypetx import config
+from pypetx.base import config
 
 __all__ = ["Progress", "progress_enabled"]
 

@@ -21,11 +21,11 @@ from typing import Any, Literal, Self
 
 import numpy as np
 
-from pypetx import config
+from pypetx.base import config
 from pypetx.engine.batching import BatchingOptions, BatchPlanner, as_pending
 from pypetx.engine.executors import Backend, SchedulerLost
 from pypetx.engine.progress import Progress, progress_enabled
-from pypetx.store.batch import BatchResult
+from pypetx.core.batch import BatchResult
 
 __all__ = ["RunSummary", "SweepInterrupted", "failed_batch", "run_batches"]
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from pypetx.runview import RunView, result_variable
-from pypetx.store.batch import BatchResult, ResultMeta
+from pypetx.engine.runview import RunView, result_variable
+from pypetx.core.batch import BatchResult, ResultMeta
 
 # A run faster than this is timed per batch, not per run: the clock read would cost as
 # much as the run (and sweep()'s map() runs the calls without a Python loop).

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from pypetx.errors import PypetxError
+from pypetx.base.errors import PypetxError
 
 __all__ = ["EvolutionMap", "ResumeMismatchError", "best_per_generation"]
 

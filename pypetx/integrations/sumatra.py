@@ -125,7 +125,7 @@ def _tracked_main(project: Any) -> str:
     imports as dependencies); checking first gives a clear error before a half-made
     record is added to the project.
     """
-    from pypetx.errors import PypetxError
+    from pypetx.base.errors import PypetxError
 
     script = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
     working_copy = project.default_repository.get_working_copy()

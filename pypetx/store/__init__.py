@@ -6,7 +6,7 @@ See ``docs/storage.md`` for the file format.
 from __future__ import annotations
 
 from pypetx.store.base import JournaledStore, Store, open_store
-from pypetx.store.batch import BatchResult, ResultMeta
+from pypetx.core.batch import BatchResult, ResultMeta
 from pypetx.store.layout import FORMAT_VERSION, dim_name
 from pypetx.store.load import list_trajectories, open_results, read_tree
 from pypetx.store.ragged import get_ragged, get_ragged_at

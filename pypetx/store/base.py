@@ -17,8 +17,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import xarray as xr
 
-from pypetx.errors import StorageError
-from pypetx.store.batch import BatchResult
+from pypetx.base.errors import StorageError
+from pypetx.core.batch import BatchResult
 from pypetx.store.codec import encode_tree, parameter_attrs
 from pypetx.store.cube import Cube, eager_budget
 from pypetx.store.lock import DriverLock
@@ -63,7 +63,7 @@ def _attr_value(value: Any) -> Any:
 
 def _comparable(values: Any) -> Any:
     """A column as a numeric array when it is one (fast comparison), else a list."""
-    from pypetx.explore import _numeric_array
+    from pypetx.core.explore import _numeric_array
 
     if isinstance(values, np.ndarray):
         return values if values.dtype.kind in "biuf" else values.tolist()

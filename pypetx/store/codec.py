@@ -1,7 +1,7 @@
 """The trajectory tree (records + attributes) <-> a small Dataset stored in ``<name>/_tree``.
 
 The records go into one JSON attribute (everything but the values); each value is turned
-into netCDF-storable arrays by :func:`pypetx.kinds.encode` and stored as variables
+into netCDF-storable arrays by :func:`pypetx.core.kinds.encode` and stored as variables
 ``v<i>`` (one array) or ``v<i>.<key>`` (several arrays). Keeping the tree in a sub-group
 leaves ``xr.open_dataset(path, group=name)`` showing just the result cube; simple
 non-explored parameters are repeated as attributes of the cube (``parameters.x.n = 42``)
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from pypetx.errors import PickleNotAllowedError
+from pypetx.base.errors import PickleNotAllowedError
 
 __all__ = ["TREE_GROUP", "decode_tree", "encode_tree", "parameter_attrs"]
 
@@ -25,7 +25,7 @@ TREE_GROUP = "_tree"
 
 
 def _kinds() -> Any:
-    from pypetx import kinds
+    from pypetx.core import kinds
 
     return kinds
 
@@ -36,7 +36,7 @@ def _encode(value: Any, kind: str | None) -> tuple[Any, dict[str, Any]]:
     except ImportError:  # kinds.py not written yet: plain numbers, strings and arrays only
         arr = np.asarray(value)
         if arr.dtype == object:
-            raise TypeError(f"cannot store a {type(value).__name__} without pypetx.kinds") from None
+            raise TypeError(f"cannot store a {type(value).__name__} without pypetx.core.kinds") from None
         return arr, {"py_type": type(value).__name__}
     return kinds.encode(value, kind)
 

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from pypetx.store.batch import BatchResult, ResultMeta
+from pypetx.core.batch import BatchResult, ResultMeta
 from pypetx.store.layout import EMPTY, FIXED, PICKLE, RAGGED, ResultInfo, fill_value
 
 __all__ = ["Journal", "JournalEntry", "encode_result", "fsync_dir", "write_atomic"]

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from pypetx.trajectory import run_name  # one definition of pypet's run names
+from pypetx.core.trajectory import run_name  # one definition of pypet's run names
 
 __all__ = [
     "ALL_STATUS",
@@ -132,7 +132,7 @@ def describe_exploration(exploration: Any) -> tuple[dict[str, Any], dict[str, np
     arrays, keyed by ``sha1``). Values without a JSON form are replaced by their ``repr``
     (``"repr": True``), which is enough to recognise the same points again.
     """
-    from pypetx.explore import _json_column, _numeric_array
+    from pypetx.core.explore import _json_column, _numeric_array
 
     names = list(exploration.names)
     axes = exploration.axes
@@ -189,9 +189,9 @@ def describe_exploration(exploration: Any) -> tuple[dict[str, Any], dict[str, np
 def _encoded_column(values: Any) -> list[dict[str, Any]] | None:
     """Values of a kind an integration registers (Brian2 quantities) in their stored
     form, ``{"pypetx_encoded": attrs, "data": ...}`` each (what
-    :func:`pypetx.kinds.decode` reads back); ``None`` for anything else."""
-    from pypetx.kinds import encode
-    from pypetx.kinds.detect import _registered
+    :func:`pypetx.core.kinds.decode` reads back); ``None`` for anything else."""
+    from pypetx.core.kinds import encode
+    from pypetx.core.kinds.detect import _registered
 
     if not len(values) or _registered(values[0]) is None:
         return None
@@ -211,7 +211,7 @@ def decode_explored_value(value: Any) -> Any:
     """An explored value as stored in the description, back as the value it was (see
     :func:`_encoded_column`); plain JSON values are returned unchanged."""
     if isinstance(value, Mapping) and "pypetx_encoded" in value:
-        from pypetx.kinds import decode
+        from pypetx.core.kinds import decode
 
         return decode(np.asarray(value["data"]), dict(value["pypetx_encoded"]))
     return value
@@ -296,11 +296,11 @@ def decode_exploration(desc: Mapping[str, Any], arrays: Any = None) -> dict[str,
 
 
 def exploration_from_json(desc: Mapping[str, Any], arrays: Any = None) -> Any:
-    """The :class:`~pypetx.explore.Exploration` of a stored description (either version).
+    """The :class:`~pypetx.core.explore.Exploration` of a stored description (either version).
 
     Values come back as JSON gives them (tuples and arrays as lists; ``repr`` strings
     when the description holds reprs)."""
-    from pypetx.explore import Exploration
+    from pypetx.core.explore import Exploration
 
     if "values" not in desc:
         return Exploration.from_dict(desc)
@@ -332,7 +332,7 @@ def _coord_values(values: Sequence[Any]) -> tuple[np.ndarray, dict[str, Any]]:
     in the stored exploration. Values of a kind registered by an integration (Brian2
     quantities) become their magnitudes with a ``units`` attribute.
     """
-    from pypetx.kinds import coord_values
+    from pypetx.core.kinds import coord_values
 
     registered = coord_values(values)
     if registered is not None:

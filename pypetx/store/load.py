@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from pypetx.errors import FormatVersionError, StorageError
+from pypetx.base.errors import FormatVersionError, StorageError
 from pypetx.store.codec import TREE_GROUP, decode_tree
 from pypetx.store.layout import FORMAT_VERSION
 from pypetx.store.status import error_of, failures, traceback_of, worker_names, workers

@@ -17,7 +17,7 @@ import socket
 import time
 from pathlib import Path
 
-from pypetx.errors import StorageError
+from pypetx.base.errors import StorageError
 
 
 _HELD: set[str] = set()  # lock files this process holds

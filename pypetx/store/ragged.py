@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from pypetx.errors import PickleNotAllowedError, StorageError
+from pypetx.base.errors import PickleNotAllowedError, StorageError
 
 __all__ = ["get_ragged", "get_ragged_at"]
 

@@ -79,7 +79,7 @@ def _failure_cells(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
 def _positions(ds: xr.Dataset) -> np.ndarray | None:
     """Cell of every run from the stored exploration (``None`` if it cannot be read)."""
     try:
-        from pypetx.explore import Exploration
+        from pypetx.core.explore import Exploration
 
         return np.asarray(Exploration.from_dict(json.loads(ds.attrs["pypetx_exploration"]))
                           .positions, np.int64)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from pypetx.store.batch import BatchResult, ResultMeta
+from pypetx.core.batch import BatchResult, ResultMeta
 
 __all__ = ["make_batch"]
 

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from pypetx.errors import StorageError
+from pypetx.base.errors import StorageError
 from pypetx.store.base import JournaledStore
-from pypetx.store.batch import BatchResult
+from pypetx.core.batch import BatchResult
 from pypetx.store.codec import TREE_GROUP
 from pypetx.store.journal import encode_result
 from pypetx.store.layout import (

@@ -1,5 +1,5 @@
-"""pypet's ``pypet.utils.explore``: the builders live in :mod:`pypetx.explore`."""
+"""pypet's ``pypet.utils.explore``: the builders live in :mod:`pypetx.core.explore`."""
 
-from pypetx.explore import cartesian_product, find_unique_points
+from pypetx.core.explore import cartesian_product, find_unique_points
 
 __all__ = ["cartesian_product", "find_unique_points"]

@@ -2,7 +2,7 @@
 
 The tree (parameters, config, derived parameters, results outside runs) becomes the
 stored trajectory; what the runs stored is written through the store's journal as
-batches (as :mod:`pypetx.merge` does), so the result is an ordinary pypetx file:
+batches (as :mod:`pypetx.env.merge` does), so the result is an ordinary pypetx file:
 ``pypetx.open_results``, ``pypetx.load``/``Trajectory.f_load`` and ``pypetx show`` read it.
 """
 
@@ -72,8 +72,8 @@ def import_pypet(src: str | os.PathLike[str], dst: str | os.PathLike[str],
         ``src`` is not a pypet file, holds no trajectory ``name``, pypet never stored the
         trajectory's parameters, or ``dst`` already holds the trajectory.
     """
-    from pypetx.explore import Exploration
-    from pypetx.provenance import collect
+    from pypetx.core.explore import Exploration
+    from pypetx.env.provenance import collect
     from pypetx.store import open_store
 
     require_tables()

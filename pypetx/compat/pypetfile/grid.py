@@ -37,9 +37,9 @@ def grid_axes(columns: Mapping[str, Sequence[Any]]) -> tuple[tuple[str, ...], ..
     >>> grid_axes({"x": [1, 2, 5], "y": [3, 1, 1]}) is None
     True
     """
-    from pypetx.errors import ExplorationError
-    from pypetx.explore import Exploration
-    from pypetx.explore._values import _value_key
+    from pypetx.base.errors import ExplorationError
+    from pypetx.core.explore import Exploration
+    from pypetx.core.explore._values import _value_key
 
     names = list(columns)
     if not names or not len(columns[names[0]]):

@@ -36,7 +36,7 @@ from pypetx.compat.pypetfile.nodes import (
     read_items,
     text,
 )
-from pypetx.errors import PypetxError
+from pypetx.base.errors import PypetxError
 
 __all__ = ["GroupRef", "LeafRef", "PypetFile", "PypetFileError", "TrajectoryIndex"]
 
@@ -235,7 +235,7 @@ class PypetFile:
         """Add the nodes below ``group`` (at ``path``; inside run ``run``) to ``index``."""
         import h5py
 
-        from pypetx.runview import result_variable
+        from pypetx.engine.runview import result_variable
 
         where = f"{self.path} trajectory {index.name!r}"
         top = path.partition(".")[0]

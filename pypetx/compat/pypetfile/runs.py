@@ -18,7 +18,7 @@ from pypetx.compat.pypetfile.leaves import (
 )
 from pypetx.compat.pypetfile.reader import LeafRef, PypetFile, TrajectoryIndex
 from pypetx.compat.pypetfile.tree import Renamer
-from pypetx.store.batch import BatchResult, ResultMeta
+from pypetx.core.batch import BatchResult, ResultMeta
 
 __all__ = ["WORKER", "run_batches"]
 

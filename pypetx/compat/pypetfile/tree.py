@@ -37,8 +37,8 @@ class Renamer:
     the trajectory; not identifiers) get a valid name; :meth:`warn` lists them."""
 
     def __init__(self, where: str) -> None:
-        from pypetx.trajectory import ParameterGroup, ResultGroup, Trajectory
-        from pypetx.tree import reserved_names
+        from pypetx.core.trajectory import ParameterGroup, ResultGroup, Trajectory
+        from pypetx.core.tree import reserved_names
 
         self.where = where
         self.reserved = (reserved_names(Trajectory) | reserved_names(ParameterGroup)
@@ -112,10 +112,10 @@ def build_trajectory(pf: PypetFile, index: TrajectoryIndex, gate: PickleGate,
         pypet never stored the parameters, or an explored range is missing or pickled
         without ``allow_pickle``.
     """
-    from pypetx import parameters as leaves
+    from pypetx.core import parameters as leaves
     from pypetx.compat.pypetfile.grid import grid_axes
-    from pypetx.explore import Exploration
-    from pypetx.trajectory import Trajectory
+    from pypetx.core.explore import Exploration
+    from pypetx.core.trajectory import Trajectory
 
     where = f"{pf.path} trajectory {index.name!r}"
     if index.explored and not any(leaf.path.startswith("parameters.") for leaf in index.leaves):

@@ -6,7 +6,7 @@ value was shown in (``pypetx_display_units``). User-facing variables (explored
 coordinates, results) use a readable unit instead (``"ms"``, ``"mV"``): magnitudes in that
 unit with a ``units`` attribute. :func:`as_quantity` turns either back into a Quantity.
 
-This module is imported by :mod:`pypetx.kinds` the first time it meets a value whose type
+This module is imported by :mod:`pypetx.core.kinds` the first time it meets a value whose type
 comes from brian2, so users need not import it.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from pypetx.kinds import KindCodec, register_kind
+from pypetx.core.kinds import KindCodec, register_kind
 
 __all__ = ["as_quantity", "display_unit", "parse_units", "preferred_unit", "split_quantity",
            "units_string"]

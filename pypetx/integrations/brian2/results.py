@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from pypetx.integrations.brian2.quantities import display_unit, split_quantity, units_string
-from pypetx.parameters import Parameter, Result
+from pypetx.core.parameters import Parameter, Result
 
 __all__ = ["Brian2MonitorResult", "Brian2Parameter", "Brian2Result", "add_result",
            "monitor_items"]

@@ -1,6 +1,6 @@
 """Value kinds: encoding values into netCDF/Zarr-storable arrays and back.
 
-See :mod:`pypetx.kinds` for the storage conventions.
+See :mod:`pypetx.core.kinds` for the storage conventions.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from pypetx.errors import PickleNotAllowedError
-from pypetx.kinds.detect import _REGISTRY, KINDS, _codec, _pandas, _pickle_hint, kind_of
+from pypetx.base.errors import PickleNotAllowedError
+from pypetx.core.kinds.detect import _REGISTRY, KINDS, _codec, _pandas, _pickle_hint, kind_of
 
 # --------------------------------------------------------------------------- arrays
 
@@ -468,7 +468,7 @@ def decode(data: Any, attrs: dict, allow_pickle: bool = False) -> Any:
     if kind not in KINDS:
         raise ValueError(
             f"attrs have no valid pypetx_kind (got {kind!r}); they were not written by "
-            "pypetx.kinds.encode"
+            "pypetx.core.kinds.encode"
         )
     if kind == "pickle":
         if not allow_pickle:

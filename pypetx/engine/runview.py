@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from pypetx.parameters import Parameter
-from pypetx.tree import ABBREVIATIONS, Group
+from pypetx.core.parameters import Parameter
+from pypetx.core.tree import ABBREVIATIONS, Group
 
 # Path components that pypet puts in run-dependent result names; in pypetx every result
 # is already per run (a dimension of the cube), so they are dropped from the name.

@@ -13,8 +13,8 @@ nothing about the tree; it works on names only.
 
 from __future__ import annotations
 
-from pypetx.explore._values import Axes, _json_column, _numeric_array  # noqa: F401 (store)
-from pypetx.explore.builders import (
+from pypetx.core.explore._values import Axes, _json_column, _numeric_array  # noqa: F401 (store)
+from pypetx.core.explore.builders import (
     Product,
     cartesian_product,
     find_unique_points,
@@ -24,7 +24,7 @@ from pypetx.explore.builders import (
     zip_params,
     zip_product,
 )
-from pypetx.explore.exploration import Exploration
+from pypetx.core.explore.exploration import Exploration
 
 __all__ = [
     "Exploration",

@@ -1,6 +1,6 @@
 """Value kinds: detection, type compatibility and the registry of extra kinds.
 
-See :mod:`pypetx.kinds` for the conventions; :mod:`pypetx.kinds.codecs` stores values.
+See :mod:`pypetx.core.kinds` for the conventions; :mod:`pypetx.core.kinds.codecs` stores values.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ pandas and scipy are imported only when a value needs them.
 
 from __future__ import annotations
 
-from pypetx.kinds.codecs import decode, encode
-from pypetx.kinds.detect import (
+from pypetx.core.kinds.codecs import decode, encode
+from pypetx.core.kinds.detect import (
     KINDS,
     SPARSE_FORMATS,
     KindCodec,

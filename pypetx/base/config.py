@@ -1,6 +1,6 @@
 """pypetx settings, kept in :mod:`dask.config` under the ``pypetx`` namespace.
 
-The defaults ship in ``pypetx/pypetx.yaml`` and are merged into dask's configuration on
+The defaults ship in ``pypetx/base/pypetx.yaml`` and are merged into dask's configuration on
 import, the way dask-jobqueue and distributed do it, so users override them with the
 tools they already know::
 

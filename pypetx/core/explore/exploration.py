@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from pypetx.errors import ExplorationError
+from pypetx.base.errors import ExplorationError
 
-from pypetx.explore._grids import (
+from pypetx.core.explore._grids import (
     _c_order_grid,
     _check_axes,
     _first_appearance_order,
@@ -25,7 +25,7 @@ from pypetx.explore._grids import (
     _is_permutation,
     _NotAGrid,
 )
-from pypetx.explore._values import (
+from pypetx.core.explore._values import (
     Axes,
     _as_value_list,
     _check_lengths,
@@ -497,7 +497,7 @@ class Exploration:
 
         Values become plain JSON types: numpy scalars Python numbers, numpy arrays and
         tuples (nested) lists. Objects without a JSON form raise ``TypeError``; store such
-        explorations value by value with :func:`pypetx.kinds.encode`.
+        explorations value by value with :func:`pypetx.core.kinds.encode`.
 
         With ``compact=True`` a grid is described by its axes instead of its runs:
         ``{"names", "axes", "n_runs", "axis_values": {name: values along its axis},
@@ -623,7 +623,7 @@ def _restore(names: tuple[str, ...], axes: Axes | None, data: Mapping[str, tuple
 def _from_mapping(columns: Mapping[str, Sequence], names: Sequence[str],
                   axes: Axes | None) -> Exploration:
     """The exploration of ``columns`` (in the order ``names``): from the axis values when
-    it is an unchanged :class:`~pypetx.explore.Product` over ``axes``, else per run."""
+    it is an unchanged :class:`~pypetx.core.explore.Product` over ``axes``, else per run."""
     grid = getattr(columns, "grid", None)
     source = grid() if callable(grid) else None
     if axes is None:

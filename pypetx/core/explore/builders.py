@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from pypetx.errors import ExplorationError
+from pypetx.base.errors import ExplorationError
 
-from pypetx.explore._values import (
+from pypetx.core.explore._values import (
     Axes,
     _as_value_list,
     _check_lengths,

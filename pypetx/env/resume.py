@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from pypetx.errors import PickleNotAllowedError, PypetxError, StorageError
+from pypetx.base.errors import PickleNotAllowedError, PypetxError, StorageError
 
 
 class ResumeError(PypetxError):
@@ -159,9 +159,9 @@ def check_compatible(path: str, traj: Any, fn: Callable | None) -> None:
 
 def load_for_resume(path: str, name: str | None = None) -> Any:
     """The stored trajectory (tree and exploration), ready for ``Environment(resume=True)``."""
-    from pypetx.explore import Exploration
+    from pypetx.core.explore import Exploration
     from pypetx.store.load import check_group, read_tree, stored_exploration
-    from pypetx.trajectory import Trajectory
+    from pypetx.core.trajectory import Trajectory
 
     name = check_group(path, name)
     records, attrs = read_tree(path, name, allow_pickle=False)
@@ -179,7 +179,7 @@ def resume_file(path: str, name: str | None = None, fn: Callable | None = None, 
 
     Returns the Environment after the run (``env.dataset``, ``env.summary``).
     """
-    from pypetx.environment import Environment
+    from pypetx.env.environment import Environment
 
     traj = load_for_resume(path, name)
     if fn is None:

@@ -14,9 +14,9 @@ import numpy as np
 
 from pypetx.compat.envnames import EnvironmentCompat
 from pypetx.compat.options import IGNORED_ENVIRONMENT_OPTIONS
-from pypetx.errors import PypetxError, StorageError, SweepFailed
-from pypetx.explore import Exploration
-from pypetx.trajectory import Trajectory
+from pypetx.base.errors import PypetxError, StorageError, SweepFailed
+from pypetx.core.explore import Exploration
+from pypetx.core.trajectory import Trajectory
 
 log = logging.getLogger("pypetx")
 
@@ -26,7 +26,7 @@ class Environment(EnvironmentCompat):
     Parameters
     ----------
     trajectory : str or Trajectory
-        A name for a new trajectory, or an existing :class:`~pypetx.trajectory.Trajectory`.
+        A name for a new trajectory, or an existing :class:`~pypetx.core.trajectory.Trajectory`.
     filename : str, optional
         Results file (``.h5`` for HDF5, ``.zarr`` for Zarr). Default
         ``hdf5/<trajectory>.hdf5`` as in pypet. Several trajectories can share one file.
@@ -48,10 +48,10 @@ class Environment(EnvironmentCompat):
     progress : bool or "auto"
         Progress bar (``"auto"``: only on a terminal or in Jupyter).
     on_error : {"raise", "continue"}
-        After all runs: raise :class:`~pypetx.errors.SweepFailed` when some failed, or
+        After all runs: raise :class:`~pypetx.base.errors.SweepFailed` when some failed, or
         just log the summary.
     resume : bool, optional
-        Default ``pypetx.resume`` from ``dask.config`` (False; ``DASK_PYPETX__RESUME=true``
+        Default ``pypetx.env.resume`` from ``dask.config`` (False; ``DASK_PYPETX__RESUME=true``
         in a job script). Continue a sweep stored in ``filename``: only runs without a completed result run
         (failed runs only with :meth:`rerun_failed`). A trajectory whose non-explored
         parameters or function differ from the stored one is refused unless ``force``.
@@ -149,7 +149,7 @@ class Environment(EnvironmentCompat):
             self._cluster_options["adapt"] = adapt
         self._scheduler = scheduler
         if resume is None:
-            from pypetx import config
+            from pypetx.base import config
 
             resume = bool(config.get("resume", False))
         # -- end HPC
@@ -264,7 +264,7 @@ class Environment(EnvironmentCompat):
         (``module:function``).
         """
         if fn is None:
-            from pypetx.resume import recorded_function
+            from pypetx.env.resume import recorded_function
 
             fn = recorded_function(self.filename, self.trajectory.name)
         return self._run(fn, args, kwargs, rerun_failed=rerun_failed, resume=True)
@@ -295,7 +295,7 @@ class Environment(EnvironmentCompat):
             handed.extend(this_round)
             expanded, args, kwargs = self._postprocess(handed, args, kwargs)
             if not expanded:  # pypet stores what post-processing added to the tree
-                from pypetx.loading import store
+                from pypetx.env.loading import store
 
                 store(traj, self.filename, storage=self.storage, complevel=self.complevel)
                 break
@@ -327,8 +327,8 @@ class Environment(EnvironmentCompat):
         from pypetx.engine.executors import resolve_backend
         from pypetx.engine.runner import run_batches
         from pypetx.engine.task import pack_spec, run_batch
-        from pypetx.provenance import collect
-        from pypetx.resume import check_compatible, function_attrs
+        from pypetx.env.provenance import collect
+        from pypetx.env.resume import check_compatible, function_attrs
         from pypetx.store import open_store
 
         traj = self.trajectory
@@ -530,7 +530,7 @@ def _check_storable(batch: Any, name: str) -> None:
     object values) need a look, and only values of a kind pypetx knows are accepted unless
     the result was added with the pickle kind (``PickleResult`` or ``kind="pickle"``).
     """
-    from pypetx.kinds import kind_of
+    from pypetx.core.kinds import kind_of
 
     for var, values in batch.results.items():
         if not isinstance(values, list):

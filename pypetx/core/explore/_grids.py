@@ -1,5 +1,5 @@
 """Recognising a grid in per-run columns (the axes checked, the C-order fast path, the
-general grouping, and why columns are not a grid), for :mod:`pypetx.explore.exploration`.
+general grouping, and why columns are not a grid), for :mod:`pypetx.core.explore.exploration`.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from pypetx.errors import ExplorationError
-from pypetx.explore._values import Axes, _group_rows, _numeric_array
+from pypetx.base.errors import ExplorationError
+from pypetx.core.explore._values import Axes, _group_rows, _numeric_array
 
 
 class _NotAGrid(ExplorationError):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pypetx.parameters import Parameter, Result
-from pypetx.tree import Group
+from pypetx.core.parameters import Parameter, Result
+from pypetx.core.tree import Group
 
 _TYPE_OF_TOP = {
     "parameters": "parameter",
@@ -71,7 +71,7 @@ def _link_record(path: str, target: Any) -> dict[str, Any]:
 def tree_from_records(cls: type, records: Sequence[Mapping[str, Any]],
                       attrs: Mapping[str, Any]) -> Any:
     """Rebuild a trajectory of class ``cls`` from :func:`tree_to_records` output."""
-    from pypetx import parameters as leaves
+    from pypetx.core import parameters as leaves
 
     traj = cls(attrs.get("name", "trajectory"), attrs.get("comment", ""))
     if attrs.get("timestamp") is not None:

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pypetx.loading.files import drop_group, remove_file
-from pypetx.loading.reading import read_records
+from pypetx.env.loading.files import drop_group, remove_file
+from pypetx.env.loading.reading import read_records
 
 PathLike = str | os.PathLike[str]
 
@@ -35,7 +35,7 @@ def _write(traj: Any, path: PathLike, records: list[dict[str, Any]], attrs: Mapp
     """Write ``records`` as the stored tree (with the runs done by ``manual_run``) and
     reopen the cube as ``traj.dataset``."""
     from pypetx.compat.manual import flush_manual_runs
-    from pypetx.explore import Exploration
+    from pypetx.core.explore import Exploration
     from pypetx.store import open_store
 
     exploration = traj.exploration or Exploration({"run": [0]})

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from pypetx.errors import ExplorationError
+from pypetx.base.errors import ExplorationError
 
 
 Axes = tuple[tuple[str, ...], ...]
@@ -74,7 +74,7 @@ def _to_json(name: str, value: Any) -> Any:
         return {k: _to_json(name, v) for k, v in value.items()}
     raise TypeError(
         f"{name}: explored value of type {type(value).__name__} cannot be written as JSON; "
-        "store the exploration with pypetx.kinds.encode instead"
+        "store the exploration with pypetx.core.kinds.encode instead"
     )
 
 

@@ -13,7 +13,7 @@ import keyword
 from collections.abc import Iterator
 from typing import Any
 
-from pypetx.errors import (
+from pypetx.base.errors import (
     AmbiguousNameError,
     InvalidNameError,
     LinkError,

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from pypetx.errors import PypetxError
-from pypetx.explore import find_unique_points
-from pypetx.store.batch import BatchResult, ResultMeta
+from pypetx.base.errors import PypetxError
+from pypetx.core.explore import find_unique_points
+from pypetx.core.batch import BatchResult, ResultMeta
 
 
 class MergeError(PypetxError):
@@ -25,7 +25,7 @@ _STATUS = ("completed", "failed", "duration")
 
 
 def _check_same_parameters(traj: Any, other: Any) -> None:
-    from pypetx.resume import _equal
+    from pypetx.env.resume import _equal
 
     mine = {r["path"]: r for r in traj.to_records() if r["type"] == "parameter"}
     theirs = {r["path"]: r for r in other.to_records() if r["type"] == "parameter"}
@@ -135,7 +135,7 @@ def merge(traj: Any, other: Any, *, remove_duplicates: bool = False,
     xarray.Dataset
         ``traj``'s merged, stored Dataset (also ``traj.dataset``).
     """
-    from pypetx.provenance import collect
+    from pypetx.env.provenance import collect
     from pypetx.store import open_store
 
     for t in (traj, other):

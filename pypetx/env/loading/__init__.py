@@ -1,6 +1,6 @@
 """Load a stored trajectory (tree + lazy result cube + exploration) and store it again.
 
-``load(path)`` gives a :class:`~pypetx.trajectory.Trajectory` whose tree comes from the
+``load(path)`` gives a :class:`~pypetx.core.trajectory.Trajectory` whose tree comes from the
 file's ``<name>/_tree`` group, whose exploration is the stored one (so ``traj.v_idx = 3``
 works) and whose results are the cube, opened lazily (``traj.dataset``). pypet's loading
 modes apply per part of the tree (parameters and config, derived parameters, results):
@@ -18,18 +18,18 @@ value     pypet name          meaning
 Run results live in the cube whatever the mode: they are read cell by cell on access
 (``traj.res.runs.run_00000001.z``), never all at once.
 
-Modules: :mod:`~pypetx.loading.files` (which trajectory of a file),
-:mod:`~pypetx.loading.reading` (tree and exploration from the file),
-:mod:`~pypetx.loading.writing` (the tree to the file), :mod:`~pypetx.loading.runs`
+Modules: :mod:`~pypetx.env.loading.files` (which trajectory of a file),
+:mod:`~pypetx.env.loading.reading` (tree and exploration from the file),
+:mod:`~pypetx.env.loading.writing` (the tree to the file), :mod:`~pypetx.env.loading.runs`
 (results and status of all runs by pypet's names).
 """
 
 from __future__ import annotations
 
-from pypetx.loading.files import trajectory_names
-from pypetx.loading.reading import load, load_into, load_item, read_records
-from pypetx.loading.runs import get_from_runs, is_completed, run_information
-from pypetx.loading.writing import replace_stored, store
+from pypetx.env.loading.files import trajectory_names
+from pypetx.env.loading.reading import load, load_into, load_item, read_records
+from pypetx.env.loading.runs import get_from_runs, is_completed, run_information
+from pypetx.env.loading.writing import replace_stored, store
 
 __all__ = ["get_from_runs", "is_completed", "load", "load_into", "load_item", "read_records",
            "replace_stored", "run_information", "store", "trajectory_names"]

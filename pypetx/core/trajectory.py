@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 
 from pypetx.compat.names import GroupCompat, TrajectoryCompat
-from pypetx.errors import AmbiguousNameError, ExplorationError, NodeNotFoundError
-from pypetx.explore import Exploration, Product
-from pypetx.parameters import Parameter, Result
-from pypetx.tree import ABBREVIATIONS, Group, Leaf, Link, Node, validate_path
+from pypetx.base.errors import AmbiguousNameError, ExplorationError, NodeNotFoundError
+from pypetx.core.explore import Exploration, Product
+from pypetx.core.parameters import Parameter, Result
+from pypetx.core.tree import ABBREVIATIONS, Group, Leaf, Link, Node, validate_path
 
 #: The standard top-level groups, in pypet's order.
 TOP_GROUPS = ("config", "parameters", "derived_parameters", "results")
@@ -129,7 +129,7 @@ class Trajectory(TrajectoryCompat, Group):
 
         Dotted names create the intermediate groups. Also accepted (pypet's forms): a
         parameter class first (``add_parameter(ArrayParameter, "w", np.zeros(3))``) or
-        a ready :class:`~pypetx.parameters.Parameter` instance. Keywords ``units`` and
+        a ready :class:`~pypetx.core.parameters.Parameter` instance. Keywords ``units`` and
         ``kind`` go to the parameter.
         """
         return self._make_parameter("parameters", args, comment, kwargs)
@@ -195,7 +195,7 @@ class Trajectory(TrajectoryCompat, Group):
         """The exploration of ``mapping`` (names resolved to full names, values checked
         against the defaults); ``expected``: the full names it must explore (expand).
 
-        An unchanged :class:`~pypetx.explore.Product` is taken from its axis values, which
+        An unchanged :class:`~pypetx.core.explore.Product` is taken from its axis values, which
         are the very objects of its lists: nothing is done per run.
         """
         grid = mapping.grid() if isinstance(mapping, Product) else None
@@ -263,7 +263,7 @@ class Trajectory(TrajectoryCompat, Group):
 
         ``mapping`` is a dict of (derived) parameter name (short, dotted or full) -> values,
         e.g. the
-        result of :func:`~pypetx.explore.cartesian_product` (its grid axes are kept: each
+        result of :func:`~pypetx.core.explore.cartesian_product` (its grid axes are kept: each
         explored parameter becomes a dimension of the results; the grid is built from its
         axis values, so exploring a million points costs what their axes cost) or of a
         sampler.
@@ -304,7 +304,7 @@ class Trajectory(TrajectoryCompat, Group):
 
     @property
     def exploration(self) -> Exploration | None:
-        """The :class:`~pypetx.explore.Exploration` (None before ``explore``)."""
+        """The :class:`~pypetx.core.explore.Exploration` (None before ``explore``)."""
         return self._exploration
 
     @property
@@ -417,72 +417,72 @@ class Trajectory(TrajectoryCompat, Group):
     def merge(self, other: Trajectory, *, remove_duplicates: bool = False,
               allow_pickle: bool = False, **_pypet_options: Any) -> Any:
         """Append ``other``'s runs and stored results to this stored trajectory
-        (pypet's ``f_merge``; see :func:`pypetx.merge.merge`)."""
-        from pypetx.merge import merge
+        (pypet's ``f_merge``; see :func:`pypetx.env.merge.merge`)."""
+        from pypetx.env.merge import merge
 
         return merge(self, other, remove_duplicates=remove_duplicates,
                      allow_pickle=allow_pickle)
 
-    # -- loading and storing (pypetx.loading) -------------------------------------------
+    # -- loading and storing (pypetx.env.loading) -------------------------------------------
     def load(self, name: str | None = None, index: int | None = None, *,
              filename: str | None = None, **options: Any) -> Trajectory:
         """Replace this trajectory by one stored in ``filename`` (default: its own file).
 
-        See :func:`pypetx.loading.load_into` for the loading modes (pypet's ``f_load``).
+        See :func:`pypetx.env.loading.load_into` for the loading modes (pypet's ``f_load``).
         """
-        from pypetx.loading import load_into
+        from pypetx.env.loading import load_into
 
         return load_into(self, filename, name, index=index, **options)
 
     def load_item(self, item: Any, *, load_only: Any = None) -> None:
         """Load the data of a skeleton leaf (or of every leaf of a group) from the file."""
-        from pypetx.loading import load_item
+        from pypetx.env.loading import load_item
 
         load_item(self, item, load_only=load_only)
 
     def store(self, filename: str | None = None, *, only_init: bool = False) -> None:
         """Write the tree (and pending manual runs) to the file; nothing inside a run."""
-        from pypetx.loading import store
+        from pypetx.env.loading import store
 
         store(self, filename, only_init=only_init)
 
     def get_from_runs(self, name: str, *, use_indices: bool = False,
                       fast_access: bool = True) -> dict:
         """Result ``name`` of every completed run: run name (or index) -> value."""
-        from pypetx.loading import get_from_runs
+        from pypetx.env.loading import get_from_runs
 
         return get_from_runs(self, name, use_indices=use_indices, fast_access=fast_access)
 
     def run_information(self, name_or_idx: int | str | None = None) -> dict:
         """Status of a run (or of all runs): completed, failed, runtime, worker, error."""
-        from pypetx.loading import run_information
+        from pypetx.env.loading import run_information
 
         return run_information(self, name_or_idx)
 
     def is_completed(self, name_or_idx: int | str | None = None) -> bool:
         """Whether run ``name_or_idx`` (default: every run) completed."""
-        from pypetx.loading import is_completed
+        from pypetx.env.loading import is_completed
 
         return is_completed(self, name_or_idx)
 
     # -- records (the store persists these) -------------------------------------------------------
     def to_records(self) -> list[dict[str, Any]]:
         """The tree as plain records (see docs/architecture.md)."""
-        from pypetx.records import tree_to_records
+        from pypetx.core.records import tree_to_records
 
         return tree_to_records(self)
 
     @classmethod
     def from_records(cls, records: Sequence[Mapping[str, Any]], attrs: Mapping[str, Any]) -> Trajectory:
         """Rebuild a trajectory from :meth:`to_records` output and its attributes."""
-        from pypetx.records import tree_from_records
+        from pypetx.core.records import tree_from_records
 
         return tree_from_records(cls, records, attrs)
 
 
 class _ExploredRange(list):
     """A parameter's explored values, one per run: a plain list to read (pypet's range),
-    that pickles as a reference to its :class:`~pypetx.explore.Exploration` (rebuilt from
+    that pickles as a reference to its :class:`~pypetx.core.explore.Exploration` (rebuilt from
     it when unpickled). A pickled trajectory thus carries its runs' values once, and a
     grid's not at all (only its axes); changes made to the list are not pickled.
     """
@@ -507,7 +507,7 @@ def _check_values(name: str, default: Any, values: Sequence) -> None:
     (type, dtype kind, 0-d, Brian2 ``dim``) key: values with the same key pass or fail
     alike. Lists, tuples and dicts (their items matter) are checked one by one. The first
     incompatible value raises, with the same message as a value-by-value check."""
-    from pypetx.kinds import check_compatible
+    from pypetx.core.kinds import check_compatible
 
     types = dict.fromkeys(map(type, values))  # in order of first appearance
     if all(issubclass(t, _TYPE_ONLY) and not issubclass(t, np.ndarray) for t in types):

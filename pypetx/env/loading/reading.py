@@ -13,8 +13,8 @@ import numpy as np
 
 from pypetx.compat.constants import LOAD_DATA, LOAD_NOTHING, LOAD_SKELETON
 from pypetx.compat.exceptions import DataNotInStorageError
-from pypetx.errors import StorageError
-from pypetx.loading.files import pick
+from pypetx.base.errors import StorageError
+from pypetx.env.loading.files import pick
 
 PathLike = str | os.PathLike[str]
 _TOPS = ("config", "parameters", "derived_parameters", "results")
@@ -82,7 +82,7 @@ def _explored_values(values: list, node: Any, kind: str | None) -> list:
 
 def _restore_exploration(traj: Any, path: PathLike, name: str,
                          kinds: Mapping[str, str | None]) -> None:
-    from pypetx.explore import Exploration
+    from pypetx.core.explore import Exploration
     from pypetx.store.load import stored_exploration
 
     data = stored_exploration(path, name)
@@ -175,9 +175,9 @@ def load(path: PathLike, name: str | None = None, *, index: int | None = None,
     Raises
     ------
     DataNotInStorageError
-        No such file or trajectory (a :class:`~pypetx.errors.StorageError`).
+        No such file or trajectory (a :class:`~pypetx.base.errors.StorageError`).
     """
-    from pypetx.trajectory import Trajectory
+    from pypetx.core.trajectory import Trajectory
 
     name = pick(path, name, index, None)
     levels = _levels(load_parameters, load_derived_parameters, load_results,
@@ -232,7 +232,7 @@ def load_item(traj: Any, item: Any, *, load_only: Any = None, allow_pickle: bool
 
     ``load_only`` names the items of a result to load (the others are left out).
     """
-    from pypetx.tree import Group
+    from pypetx.core.tree import Group
 
     node = traj.get(item) if isinstance(item, str) else item
     if not hasattr(node, "full_name"):  # a run view: read lazily already

@@ -22,7 +22,7 @@ class ResultMeta:
         Names of the result's own dimensions (from an ``xarray.DataArray`` or ``dims=``);
         ``None`` lets the store name them ``<result>_dim_0``, ...
     kind : str
-        The value kind (see :mod:`pypetx.kinds`), e.g. ``"scalar"``, ``"array"``, ``"pickle"``.
+        The value kind (see :mod:`pypetx.core.kinds`), e.g. ``"scalar"``, ``"array"``, ``"pickle"``.
     attrs : dict
         Extra attributes (annotations, coordinates of DataArray results as ``coords``).
     """

@@ -1,6 +1,6 @@
 """Typed leaves: parameters (inputs) and results (outputs).
 
-A :class:`Parameter` holds one value of one *kind* (see :mod:`pypetx.kinds`) with a
+A :class:`Parameter` holds one value of one *kind* (see :mod:`pypetx.core.kinds`) with a
 default, a comment and optional units; it is locked once runs start. A :class:`Result`
 holds one or several named values. The pypet leaf classes (``ArrayParameter``,
 ``PickleResult``, ...) are the same classes with the kind fixed.
@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 
 from pypetx.compat.names import ParameterCompat, ResultCompat
-from pypetx.errors import ParameterLockedError
-from pypetx.tree import Leaf
+from pypetx.base.errors import ParameterLockedError
+from pypetx.core.tree import Leaf
 
 
 def _kind_of(value: Any) -> str:
-    from pypetx.kinds import kind_of  # kinds imports pandas/scipy lazily itself
+    from pypetx.core.kinds import kind_of  # kinds imports pandas/scipy lazily itself
 
     return kind_of(value)
 
@@ -79,7 +79,7 @@ class Parameter(ParameterCompat, Leaf):
         if self._kind is None and value is not None:
             self._kind = _kind_of(value)
         elif self._kind != "pickle" and value is not None:
-            from pypetx.kinds import check_compatible
+            from pypetx.core.kinds import check_compatible
 
             if self._default is not None:
                 check_compatible(self.full_name, self._default, value)

@@ -43,7 +43,7 @@ def _shortcut(ds: Any, var: str) -> str:
             if parts[k:k + len(want)] == want:
                 found.add(".".join(parts[:k + len(want)]))
     if len(found) > 1:
-        from pypetx.errors import AmbiguousNameError
+        from pypetx.base.errors import AmbiguousNameError
 
         raise AmbiguousNameError(f"{var!r} names several results of the runs: "
                                  f"{', '.join(sorted(found))}; give the full name")
@@ -74,8 +74,8 @@ def get_from_runs(traj: Any, name: str, *, use_indices: bool = False,
     ``statistics.rate``) when that names one result.
     """
     from pypetx.compat.runresults import cell_index
-    from pypetx.parameters import Result
-    from pypetx.runview import result_variable
+    from pypetx.core.parameters import Result
+    from pypetx.engine.runview import result_variable
 
     ds = traj._dataset
     if ds is None:

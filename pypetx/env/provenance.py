@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from importlib import metadata
 from typing import Any
 
-from pypetx.errors import PypetxError
+from pypetx.base.errors import PypetxError
 
 __all__ = ["CORE_PACKAGES", "GitDirtyError", "GitRepositoryError", "collect", "commit_tracked",
            "git_info", "package_versions"]

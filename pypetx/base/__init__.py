@@ -1,0 +1,1 @@
+"""The bottom layer: errors and settings, importing nothing else of pypetx."""
