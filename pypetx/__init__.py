@@ -14,7 +14,8 @@ from pypetx._version import __version__
 
 _moved.install()  # the flat paths of modules now in layer folders keep working
 
-from pypetx.env.environment import Environment
+from pypetx.api import load, resume_file
+from pypetx.compat.environment import Environment
 from pypetx.base.errors import (
     AmbiguousNameError,
     ExplorationError,
@@ -34,7 +35,7 @@ from pypetx.core.explore import (
     sobol,
     zip_product,
 )
-from pypetx.core.parameters import (
+from pypetx.compat.leaves import (
     ArrayParameter,
     Parameter,
     PickleParameter,
@@ -43,10 +44,9 @@ from pypetx.core.parameters import (
     SparseParameter,
     SparseResult,
 )
-from pypetx.env.loading import load
-from pypetx.env.resume import ResumeError, resume_file
+from pypetx.compat.trajectory import ParameterGroup, ResultGroup, Trajectory
+from pypetx.env.resume import ResumeError
 from pypetx.sweep import sweep
-from pypetx.core.trajectory import ParameterGroup, ResultGroup, Trajectory
 
 __all__ = [
     "__version__",

@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pypetx.env.environment import Environment
+from pypetx.compat.environment import Environment
 from pypetx.core.explore import cartesian_product
-from pypetx.core.trajectory import Trajectory
+from pypetx.compat.trajectory import Trajectory
 
 
 def _default(values: Sequence[Any]) -> Any:

@@ -54,6 +54,10 @@ class StorageError(PypetxError):
     """A results file cannot be written or read (the message names path and group)."""
 
 
+class NotStoredError(StorageError, OSError):
+    """The file has no such trajectory or item (pypet's ``DataNotInStorageError``)."""
+
+
 class FormatVersionError(StorageError):
     """A results file was written by an incompatible pypetx format version."""
 

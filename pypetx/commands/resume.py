@@ -42,7 +42,7 @@ def resume(path, name, function, rerun_failed, allow_pickle, force, cluster, wor
 
         pypetx resume results.h5 --rerun-failed
     """
-    from pypetx.env.resume import resume_file
+    from pypetx.api import resume_file
 
     fn = _import(function) if function else None
     env = resume_file(path, name, fn, allow_pickle=allow_pickle, rerun_failed=rerun_failed,
@@ -67,11 +67,12 @@ def expand(path, values, name, function, allow_pickle, cluster, workers):
 
         pypetx expand results.h5 x=4.0,5.0
     """
-    from pypetx.env.environment import Environment
+    from pypetx.compat.environment import Environment
+    from pypetx.compat.trajectory import Trajectory
     from pypetx.core.explore import cartesian_product
     from pypetx.env.resume import load_for_resume, recorded_function
 
-    traj = load_for_resume(path, name)
+    traj = load_for_resume(path, name, cls=Trajectory)
     new = _parse_values(values)
     exploration = traj.exploration
     if exploration is not None and exploration.is_grid:
@@ -90,7 +91,7 @@ def expand(path, values, name, function, allow_pickle, cluster, workers):
     fn = _import(function) if function else recorded_function(path, traj.name,
                                                               allow_pickle=allow_pickle)
     env = Environment(traj, filename=str(path), resume=True, **_env_options(cluster, workers))
-    env._run(fn, (), {}, resume=True)
+    env.resume(fn)
     _report(env)
 
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import click
 
+from pypetx.engine.schedulers import SCHEDULERS, scheduler
+
 __all__ = ["driver_script", "submit"]
 
 
@@ -36,7 +38,8 @@ def driver_script(script: Path, kind: str, *, args: tuple[str, ...] = (),
     ----------
     script : Path
         The user's sweep script (it creates an ``Environment`` and calls ``run``).
-    kind : {"slurm", "pbs", "sge"}
+    kind : str
+        A batch system of :data:`pypetx.engine.schedulers.SCHEDULERS` (``"slurm"``, ...).
     args : tuple of str
         Arguments for the script.
     walltime, queue, account, memory, cores
@@ -46,6 +49,7 @@ def driver_script(script: Path, kind: str, *, args: tuple[str, ...] = (),
 
     from pypetx.engine.jobqueue import cluster_class, parse_walltime
 
+    system = scheduler(kind)
     job_cls = cluster_class(kind).job_cls
     name = job_name or f"pypetx-{script.stem}"
     options: dict[str, Any] = {"cores": cores, "memory": memory, "processes": 1,
@@ -56,16 +60,15 @@ def driver_script(script: Path, kind: str, *, args: tuple[str, ...] = (),
     job = job_cls("tcp://unused:0", **options)
     # dask-jobqueue's header already names the job and its resources; what pypetx adds:
     lines = [job.shebang, job.job_header.rstrip()]
-    out = output or (f"{name}-%j.out" if kind == "slurm" else None)
-    if kind == "slurm":
-        lines.append(f"#SBATCH -o {out}")
+    out = output or (system.driver_output.format(name=name) if system.driver_output else None)
+    if out:
+        lines.append(f"{system.directive} {system.output_option} {out}")
+    if system.walltime_signal:
         seconds = parse_walltime(walltime or dask.config.get(f"jobqueue.{kind}.walltime"))
         if seconds:
             grace = int(min(120, 0.1 * seconds))
             # SIGINT to the driver before the walltime: it stores what finished and stops
-            lines.append(f"#SBATCH --signal=B:INT@{grace}")
-    elif out:
-        lines.append(f"#PBS -o {out}" if kind == "pbs" else f"#$ -o {out}")
+            lines.append(f"{system.directive} {system.walltime_signal.format(grace=grace)}")
     command = " ".join(shlex.quote(a) for a in
                        [python or sys.executable, str(script.resolve()), *args])
     lines += [
@@ -96,7 +99,7 @@ def worker_script(kind: str) -> str:
 @click.command(context_settings={"ignore_unknown_options": True})
 @click.argument("script", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@click.option("--cluster", "kind", type=click.Choice(["slurm", "pbs", "sge"]),
+@click.option("--cluster", "kind", type=click.Choice(list(SCHEDULERS)),
               default="slurm", show_default=True, help="Batch system.")
 @click.option("--dry-run", is_flag=True, help="Print the driver and worker job scripts; "
               "write the driver script but do not submit it.")
@@ -122,8 +125,6 @@ def submit(script: Path, args: tuple[str, ...], kind: str, dry_run: bool,
 
         pypetx submit sweep.py --time 12:00:00      # later, again, to continue
     """
-    from pypetx.engine.jobqueue import cluster_class
-
     text = driver_script(script, kind, args=args, walltime=walltime, queue=queue,
                          account=account, memory=memory, job_name=job_name, output=output)
     target = script_file or script.with_name(f"{script.stem}.{kind}.sh")
@@ -134,7 +135,7 @@ def submit(script: Path, args: tuple[str, ...], kind: str, dry_run: bool,
         click.echo("# ---- worker job script (one per worker job; address filled in at run time) ----")
         click.echo(worker_script(kind))
         return
-    command = shlex.split(cluster_class(kind).job_cls.submit_command)
+    command = shlex.split(scheduler(kind).submit_command)
     try:
         res = subprocess.run([*command, str(target)], capture_output=True, text=True,
                              timeout=120, check=False)

@@ -15,7 +15,7 @@ def load_trajectory(name: str | None = None, index: int | None = None, as_new: b
                     *, filename: str, **kwargs: Any) -> Any:
     """A new trajectory loaded from ``filename`` (pypet's ``load_trajectory``; its
     defaults: parameters with data, derived parameters and results as skeletons)."""
-    from pypetx.core.trajectory import Trajectory
+    from pypetx.compat.trajectory import Trajectory
 
     if (name is None) == (index is None):
         raise ValueError("give either a trajectory name or an index")

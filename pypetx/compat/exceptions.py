@@ -11,6 +11,7 @@ from pypetx.base.errors import (
     AmbiguousNameError,
     FormatVersionError,
     NodeNotFoundError,
+    NotStoredError,
     ParameterLockedError,
     PypetxError,
     StorageError,
@@ -26,8 +27,8 @@ ParameterLockedException = ParameterLockedError
 VersionMismatchError = FormatVersionError
 
 
-class DataNotInStorageError(StorageError, OSError):
-    """The file has no such trajectory or item (pypet: an ``IOError``)."""
+#: The file has no such trajectory or item (pypet: an ``IOError``, as here).
+DataNotInStorageError = NotStoredError
 
 
 class PresettingError(PypetxError, ValueError):

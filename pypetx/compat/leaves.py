@@ -1,6 +1,5 @@
-"""pypet's ``f_``/``v_`` names of parameters and results, as mixins over the core leaves.
-
-Imports nothing from pypetx at module level (see :mod:`pypetx.compat.names`).
+"""pypet's ``f_``/``v_`` names of parameters and results over the plain core leaves, and
+the leaf classes users get (``pypetx.Parameter``, pypet's ``ArrayParameter``, ...).
 """
 
 from __future__ import annotations
@@ -8,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from pypetx.compat.nodes import NodeCompat
+from pypetx.core import parameters as core
 
 
 class ParameterCompat(NodeCompat):
@@ -98,3 +98,43 @@ class ResultCompat(NodeCompat):
                 raise AttributeError(f"result {self.full_name!r} has no item {name!r}")
             del self._data[name]
             self._kinds.pop(name, None)
+
+
+class Parameter(ParameterCompat, core.Parameter):
+    __doc__ = core.Parameter.__doc__
+
+
+class Result(ResultCompat, core.Result):
+    __doc__ = core.Result.__doc__
+
+
+# pypet's typed leaves: the same classes with the kind fixed.
+class ArrayParameter(Parameter):
+    """A parameter holding a numpy array (or list/tuple)."""
+
+
+class SparseParameter(Parameter):
+    """A parameter holding a scipy.sparse matrix."""
+
+
+class PickleParameter(Parameter):
+    """A parameter holding any picklable object (stored pickled; loading needs
+    ``allow_pickle=True``)."""
+
+    _fixed_kind = "pickle"
+
+
+class SparseResult(Result):
+    """A result holding scipy.sparse matrices."""
+
+
+class PickleResult(Result):
+    """A result whose items are stored pickled (loading needs ``allow_pickle=True``)."""
+
+    forced_kind = "pickle"
+
+
+#: The leaf classes a stored tree names, by class name (see ``NodeClasses.leaves``).
+LEAF_CLASSES = {cls.__name__: cls for cls in (
+    Parameter, Result, ArrayParameter, SparseParameter, PickleParameter, SparseResult,
+    PickleResult)}

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MultiprocContext", "flush_manual_runs", "manual_run", "run_copy"]
+__all__ = ["MultiprocContext", "manual_run", "run_copy"]
 
 
 def run_copy(traj: Any) -> Any:
@@ -101,16 +101,8 @@ def _run_manually(fn: Callable, traj: Any, args: tuple, kwargs: dict) -> Any:
         traj._manual_run = False
     if "error" in outcome:
         raise outcome["error"]
-    origin.__dict__.setdefault("_manual_batches", []).append(batch)
+    origin.add_pending_batch(batch)  # written by the next traj.f_store()
     return outcome.get("value")
-
-
-def flush_manual_runs(traj: Any, store: Any) -> int:
-    """Write the runs done with :func:`manual_run` to an opened store; how many."""
-    batches = traj.__dict__.pop("_manual_batches", [])
-    for batch in batches:
-        store.write_batch(batch)
-    return len(batches)
 
 
 class MultiprocContext:

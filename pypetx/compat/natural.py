@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pypetx.compat.nodes import MISSING
+#: What the run-dependent lookups return when a name is no run result either.
+MISSING = object()
 
 
 def run_dependent(group: Any, name: str) -> Any:

@@ -1,15 +1,14 @@
-"""pypet's ``f_``/``v_`` names of nodes and groups, as mixins over the plain-named core.
-
-Imports nothing from pypetx at module level: the core classes mix these in (see
-:mod:`pypetx.compat.names`).
-"""
+"""pypet's ``f_``/``v_`` names of nodes and groups, as mixins over the plain-named core
+(the user-facing classes in :mod:`pypetx.compat.trajectory` and
+:mod:`pypetx.compat.leaves` mix them in)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-#: What the run-dependent lookups return when a name is no run result either.
-MISSING = object()
+from pypetx.compat.annotations import AnnotationsView
+from pypetx.compat.natural import MISSING, assign_node, run_dependent, walk_run_dependent
+from pypetx.core.tree import Node
 
 
 class NodeCompat:
@@ -33,8 +32,6 @@ class NodeCompat:
 
     @property
     def v_annotations(self) -> Any:
-        from pypetx.compat.annotations import AnnotationsView
-
         return AnnotationsView(self)
 
     @property
@@ -68,24 +65,6 @@ class NodeCompat:
         return self._parent
 
 
-def _run_dependent(group: Any, name: str) -> Any:
-    from pypetx.compat.natural import run_dependent
-
-    return run_dependent(group, name)
-
-
-def _walk_run_dependent(group: Any, path: str) -> Any:
-    from pypetx.compat.natural import walk_run_dependent
-
-    return walk_run_dependent(group, path)
-
-
-def _is_node(value: Any) -> bool:
-    from pypetx.core.tree import Node
-
-    return isinstance(value, Node)
-
-
 class GroupCompat(NodeCompat):
     """pypet group names: ``f_get``, ``f_iter_leaves``, ``f_add_*`` relative to the group.
 
@@ -101,15 +80,13 @@ class GroupCompat(NodeCompat):
         try:
             return super().__getattr__(name)
         except AttributeError:
-            found = _run_dependent(self, name)
+            found = run_dependent(self, name)
             if found is MISSING:
                 raise
             return found
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if not name.startswith("_") and _is_node(value):
-            from pypetx.compat.natural import assign_node
-
+        if not name.startswith("_") and isinstance(value, Node):
             assign_node(self, name, value)
             return
         super().__setattr__(name, value)
@@ -118,7 +95,7 @@ class GroupCompat(NodeCompat):
         try:
             return super().__getitem__(path)
         except AttributeError:
-            found = _walk_run_dependent(self, path)
+            found = walk_run_dependent(self, path)
             if found is MISSING:
                 raise
             return found
@@ -127,7 +104,7 @@ class GroupCompat(NodeCompat):
         try:
             node = self.get(name)
         except AttributeError:
-            found = _walk_run_dependent(self, name)
+            found = walk_run_dependent(self, name)
             if found is MISSING:
                 raise
             return found

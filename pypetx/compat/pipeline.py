@@ -4,9 +4,8 @@ A pipeline (``env.pipeline(fn)``) is a function of the trajectory that declares 
 whole experiment and returns what to run: ``(runfunc, args, kwargs), (postproc,
 postproc_args, postproc_kwargs)``, or only the first tuple, or ``runfunc`` alone.
 
-A post-processing function may return a dict to expand the trajectory with (pypet then
-runs the new points), or a tuple ``(expand_dict, args, kwargs, postproc_args,
-postproc_kwargs)`` that also replaces the arguments of the following runs and calls.
+A post-processing function's return value (a dict to expand the trajectory with, or a
+tuple that also replaces arguments) is read by :func:`pypetx.env.postproc.postproc_outcome`.
 """
 
 from __future__ import annotations
@@ -14,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from pypetx.env.postproc import PostprocOutcome, postproc_outcome
 
 __all__ = ["Call", "PostprocOutcome", "parse_pipeline", "postproc_outcome"]
 
@@ -55,30 +56,3 @@ def parse_pipeline(result: Any) -> tuple[Call, Call | None]:
         post = _call(result[1], "post-processing") if result[1] else None
         return _call(result[0], "run function"), post
     return _call(result, "run function"), None
-
-
-@dataclass(frozen=True)
-class PostprocOutcome:
-    """What a post-processing function asked for by its return value."""
-
-    expand: Mapping[str, Any] | None = None
-    args: tuple | None = None
-    kwargs: Mapping[str, Any] | None = None
-    postproc_args: tuple | None = None
-    postproc_kwargs: Mapping[str, Any] | None = None
-
-
-def postproc_outcome(value: Any) -> PostprocOutcome:
-    """Read a post-processing function's return value as pypet does (None: nothing)."""
-    if value is None:
-        return PostprocOutcome()
-    if isinstance(value, Mapping):
-        return PostprocOutcome(expand=value or None)
-    if isinstance(value, tuple) and 1 <= len(value) <= 5:
-        parts = [*value, *([None] * (5 - len(value)))]
-        expand, args, kwargs, pargs, pkwargs = parts
-        return PostprocOutcome(expand or None, None if args is None else tuple(args),
-                               kwargs, None if pargs is None else tuple(pargs), pkwargs)
-    raise TypeError(f"a post-processing function returned {type(value).__name__}; return "
-                    "None, a dict to expand the trajectory with, or (expand_dict, args, "
-                    "kwargs, postproc_args, postproc_kwargs)")

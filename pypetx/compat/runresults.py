@@ -192,9 +192,7 @@ class RunResults:
             value = cell_value(self._traj, full, self._idx)
             if getattr(self._traj, "_fast_access", True):
                 return value
-            from pypetx.core.parameters import Result
-
-            return Result(name, value)
+            return self._traj.node_classes.result(name, value)
         if any(n.startswith(name + ".") for n in names):
             return RunResults(self._traj, self._idx, full)
         raise NodeNotFoundError(

@@ -1,7 +1,5 @@
-"""pypet's ``f_``/``v_`` names of the trajectory, as a mixin over the plain-named core.
-
-Imports nothing from pypetx at module level (see :mod:`pypetx.compat.names`).
-"""
+"""pypet's ``f_``/``v_`` names of the trajectory, as a mixin over the plain-named core
+(:class:`pypetx.compat.trajectory.Trajectory` mixes it in)."""
 
 from __future__ import annotations
 
@@ -199,7 +197,7 @@ class TrajectoryCompat(GroupCompat):
                         use_indices: bool = False, fast_access: bool = False,
                         with_links: bool = True, shortcuts: bool = True,
                         max_depth: Any = None, auto_load: bool = False) -> Any:
-        from pypetx.env.loading import get_from_runs
+        from pypetx.compat.runinfo import get_from_runs
 
         return get_from_runs(self, name, use_indices=use_indices, fast_access=fast_access,
                              include_default_run=include_default_run, shortcuts=shortcuts)
@@ -291,9 +289,7 @@ class TrajectoryCompat(GroupCompat):
 
     @property
     def v_standard_parameter(self) -> Any:
-        from pypetx.core.parameters import Parameter
-
-        return self.__dict__.get("_standard_parameter") or Parameter
+        return self.__dict__.get("_standard_parameter") or self.node_classes.parameter
 
     @v_standard_parameter.setter
     def v_standard_parameter(self, cls: Any) -> None:
@@ -301,13 +297,11 @@ class TrajectoryCompat(GroupCompat):
 
     @property
     def v_standard_result(self) -> Any:
-        from pypetx.core.parameters import Result
-
-        return self.__dict__.get("_standard_result") or Result
+        return self.standard_result or self.node_classes.result
 
     @v_standard_result.setter
     def v_standard_result(self, cls: Any) -> None:
-        self._standard_result = cls
+        self.standard_result = cls
 
     @property
     def v_trajectory(self) -> Any:

@@ -2,8 +2,9 @@
 
 A :class:`Parameter` holds one value of one *kind* (see :mod:`pypetx.core.kinds`) with a
 default, a comment and optional units; it is locked once runs start. A :class:`Result`
-holds one or several named values. The pypet leaf classes (``ArrayParameter``,
-``PickleResult``, ...) are the same classes with the kind fixed.
+holds one or several named values. Plain names only: the classes users get
+(``pypetx.Parameter``, pypet's ``ArrayParameter``, ``PickleResult``, ...) are subclasses
+in :mod:`pypetx.compat.leaves` that add pypet's ``f_``/``v_`` names.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from pypetx.compat.names import ParameterCompat, ResultCompat
 from pypetx.base.errors import ParameterLockedError
 from pypetx.core.tree import Leaf
 
@@ -24,7 +24,7 @@ def _kind_of(value: Any) -> str:
     return kind_of(value)
 
 
-class Parameter(ParameterCompat, Leaf):
+class Parameter(Leaf):
     """An input of the simulation.
 
     Parameters
@@ -42,7 +42,7 @@ class Parameter(ParameterCompat, Leaf):
         Force a kind; ``"pickle"`` is the only way to store arbitrary objects.
     """
 
-    _fixed_kind: str | None = None  # set by the pypet-named subclasses
+    _fixed_kind: str | None = None  # a subclass may fix the kind (pypet's PickleParameter)
 
     def __init__(self, name: str, value: Any = None, comment: str = "", *,
                  units: str | None = None, kind: str | None = None) -> None:
@@ -135,7 +135,7 @@ class Parameter(ParameterCompat, Leaf):
         return f"<{type(self).__name__} {self.full_name}={self._value!r}>"
 
 
-class Result(ResultCompat, Leaf):
+class Result(Leaf):
     """An output of the simulation: one value or several named values.
 
     ``Result("z", 42)`` holds one item named ``z``; ``Result("stats", mean=1.0, std=0.1)``
@@ -236,29 +236,3 @@ def _keep_number_type(default: Any, value: Any) -> Any:
 
 def _is_dataarray(value: Any) -> bool:
     return type(value).__name__ == "DataArray" and hasattr(value, "dims")
-
-
-# pypet's typed leaves: the same classes with the kind fixed.
-class ArrayParameter(Parameter):
-    """A parameter holding a numpy array (or list/tuple)."""
-
-
-class SparseParameter(Parameter):
-    """A parameter holding a scipy.sparse matrix."""
-
-
-class PickleParameter(Parameter):
-    """A parameter holding any picklable object (stored pickled; loading needs
-    ``allow_pickle=True``)."""
-
-    _fixed_kind = "pickle"
-
-
-class SparseResult(Result):
-    """A result holding scipy.sparse matrices."""
-
-
-class PickleResult(Result):
-    """A result whose items are stored pickled (loading needs ``allow_pickle=True``)."""
-
-    forced_kind = "pickle"

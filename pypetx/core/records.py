@@ -71,9 +71,8 @@ def _link_record(path: str, target: Any) -> dict[str, Any]:
 def tree_from_records(cls: type, records: Sequence[Mapping[str, Any]],
                       attrs: Mapping[str, Any]) -> Any:
     """Rebuild a trajectory of class ``cls`` from :func:`tree_to_records` output."""
-    from pypetx.core import parameters as leaves
-
     traj = cls(attrs.get("name", "trajectory"), attrs.get("comment", ""))
+    classes = traj.node_classes
     if attrs.get("timestamp") is not None:
         traj._timestamp = float(attrs["timestamp"])
     links = []
@@ -88,7 +87,7 @@ def tree_from_records(cls: type, records: Sequence[Mapping[str, Any]],
         elif type_ == "result":
             node = traj.get(path, None, shortcuts=False)
             if node is None:
-                res_cls = getattr(leaves, rec.get("class", "Result"), Result)
+                res_cls = classes.leaves.get(rec.get("class", "Result"), classes.result)
                 node = traj.add_result(res_cls, path.partition(".")[2], comment=rec["comment"],
                                        units=rec.get("units"))
             node._put(rec.get("item", node.name), rec["value"])
@@ -97,7 +96,7 @@ def tree_from_records(cls: type, records: Sequence[Mapping[str, Any]],
         else:
             add = {"parameter": traj.add_parameter, "derived": traj.add_derived_parameter,
                    "config": traj.add_config}[type_]
-            par_cls = getattr(leaves, rec.get("class", "Parameter"), Parameter)
+            par_cls = classes.leaves.get(rec.get("class", "Parameter"), classes.parameter)
             node = add(par_cls, path.partition(".")[2], rec["value"], comment=rec["comment"],
                        units=rec.get("units"), kind=rec.get("kind"))
         node._comment = rec.get("comment", "")

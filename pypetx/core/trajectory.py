@@ -1,15 +1,21 @@
-"""The Trajectory: the tree of one experiment, its exploration and its current run."""
+"""The Trajectory: the tree of one experiment, its exploration and its current run.
+
+Plain names only. The class users get (``pypetx.Trajectory``) is a subclass in
+:mod:`pypetx.compat.trajectory` that adds pypet's ``f_``/``v_`` names and storage; which
+classes a trajectory builds its groups, leaves and run views from is its
+:class:`NodeClasses` table, so the layers below never name the user-facing classes.
+"""
 
 from __future__ import annotations
 
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 
-from pypetx.compat.names import GroupCompat, TrajectoryCompat
 from pypetx.base.errors import AmbiguousNameError, ExplorationError, NodeNotFoundError
 from pypetx.core.explore import Exploration, Product
 from pypetx.core.parameters import Parameter, Result
@@ -26,7 +32,7 @@ def run_name(idx: int) -> str:
     return "run_ALL" if idx < 0 else f"run_{idx:08d}"
 
 
-class ParameterGroup(GroupCompat, Group):
+class ParameterGroup(Group):
     """A group below ``parameters``/``derived_parameters``/``config``."""
 
     @classmethod
@@ -34,7 +40,7 @@ class ParameterGroup(GroupCompat, Group):
         return cls
 
 
-class ResultGroup(GroupCompat, Group):
+class ResultGroup(Group):
     """A group below ``results``."""
 
     @classmethod
@@ -42,7 +48,28 @@ class ResultGroup(GroupCompat, Group):
         return cls
 
 
-class Trajectory(TrajectoryCompat, Group):
+@dataclass(frozen=True)
+class NodeClasses:
+    """The classes a trajectory builds its nodes from.
+
+    A subclass of :class:`Trajectory` sets its own table (``node_classes``): pypetx's
+    user-facing trajectory builds the groups and leaves that carry pypet's names, and the
+    engine builds the run view the table names.
+    """
+
+    parameter_group: type[Group] = ParameterGroup
+    result_group: type[Group] = ResultGroup
+    parameter: type[Parameter] = Parameter
+    result: type[Result] = Result
+    #: stored class name -> leaf class, to rebuild a stored tree (unknown names fall back
+    #: to ``parameter``/``result``)
+    leaves: Mapping[str, type[Leaf]] = field(default_factory=lambda: {
+        "Parameter": Parameter, "Result": Result})
+    #: the class of the per-run view the user's function receives; None: the engine's own
+    run_view: type | None = None
+
+
+class Trajectory(Group):
     """The tree of one experiment: parameters, derived parameters, config and results.
 
     Parameters
@@ -71,6 +98,8 @@ class Trajectory(TrajectoryCompat, Group):
     (42, 42)
     """
 
+    node_classes: ClassVar[NodeClasses] = NodeClasses()
+
     def __init__(self, name: str = "trajectory", comment: str = "", *,
                  fast_access: bool = True, filename: str | None = None,
                  **pypet_options: Any) -> None:
@@ -85,8 +114,12 @@ class Trajectory(TrajectoryCompat, Group):
         if pypet_options.get("overwrite_file") and filename is not None:
             self._overwrite = True  # honoured by the first store()
         self._presets: dict[str, tuple[tuple, dict]] = {}
+        self._standard_result: type[Result] | None = None
+        # batches run outside an Environment (pypet's manual runs), stored by store()
+        self._pending_batches: list = []
+        classes = self.node_classes
         for top in TOP_GROUPS:
-            cls = ResultGroup if top == "results" else ParameterGroup
+            cls = classes.result_group if top == "results" else classes.parameter_group
             self._add_child(cls(top))
 
     # -- adding nodes -----------------------------------------------------------------
@@ -99,7 +132,7 @@ class Trajectory(TrajectoryCompat, Group):
 
     def _make_parameter(self, top: str, args: tuple, comment: str, kwargs: dict) -> Parameter:
         # Accept pypet's three call forms: (name, value), (Class, name, value), (instance).
-        cls: type[Parameter] = Parameter
+        cls: type[Parameter] = self.node_classes.parameter
         if args and isinstance(args[0], type) and issubclass(args[0], Parameter):
             cls, args = args[0], args[1:]
         if args and isinstance(args[0], Parameter):
@@ -174,7 +207,7 @@ class Trajectory(TrajectoryCompat, Group):
         if args and isinstance(args[0], type) and issubclass(args[0], Result):
             cls, args = args[0], args[1:]
         else:
-            cls = Result
+            cls = self.node_classes.result
         if args and isinstance(args[0], Result):
             res, path = args[0], args[0].name
         else:
@@ -359,13 +392,8 @@ class Trajectory(TrajectoryCompat, Group):
 
     @property
     def crun(self) -> str:
-        """Name of the current run (``run_ALL`` when none); pypet scripts also read the
-        run's results through it (``traj.crun.z``, see :mod:`pypetx.compat.runresults`)."""
-        if self._dataset is None:
-            return run_name(self._idx)
-        from pypetx.compat.runresults import RunName
-
-        return RunName(run_name(self._idx), self)
+        """Name of the current run (``run_ALL`` when none)."""
+        return run_name(self._idx)
 
     @property
     def run_names(self) -> list[str]:
@@ -414,56 +442,26 @@ class Trajectory(TrajectoryCompat, Group):
         """The results :class:`xarray.Dataset` (after ``env.run`` or ``load``), else None."""
         return self._dataset
 
-    def merge(self, other: Trajectory, *, remove_duplicates: bool = False,
-              allow_pickle: bool = False, **_pypet_options: Any) -> Any:
-        """Append ``other``'s runs and stored results to this stored trajectory
-        (pypet's ``f_merge``; see :func:`pypetx.env.merge.merge`)."""
-        from pypetx.env.merge import merge
+    @property
+    def standard_result(self) -> type[Result] | None:
+        """The class of results added by name alone (None: the table's ``result``);
+        pypet's ``v_standard_result``."""
+        return self._standard_result
 
-        return merge(self, other, remove_duplicates=remove_duplicates,
-                     allow_pickle=allow_pickle)
+    @standard_result.setter
+    def standard_result(self, cls: type[Result] | None) -> None:
+        self._standard_result = cls
 
-    # -- loading and storing (pypetx.env.loading) -------------------------------------------
-    def load(self, name: str | None = None, index: int | None = None, *,
-             filename: str | None = None, **options: Any) -> Trajectory:
-        """Replace this trajectory by one stored in ``filename`` (default: its own file).
+    # -- batches run outside an Environment ------------------------------------------------
+    def add_pending_batch(self, batch: Any) -> None:
+        """Keep a finished batch run outside an Environment (a manual run) until the
+        trajectory is next stored."""
+        self._pending_batches.append(batch)
 
-        See :func:`pypetx.env.loading.load_into` for the loading modes (pypet's ``f_load``).
-        """
-        from pypetx.env.loading import load_into
-
-        return load_into(self, filename, name, index=index, **options)
-
-    def load_item(self, item: Any, *, load_only: Any = None) -> None:
-        """Load the data of a skeleton leaf (or of every leaf of a group) from the file."""
-        from pypetx.env.loading import load_item
-
-        load_item(self, item, load_only=load_only)
-
-    def store(self, filename: str | None = None, *, only_init: bool = False) -> None:
-        """Write the tree (and pending manual runs) to the file; nothing inside a run."""
-        from pypetx.env.loading import store
-
-        store(self, filename, only_init=only_init)
-
-    def get_from_runs(self, name: str, *, use_indices: bool = False,
-                      fast_access: bool = True) -> dict:
-        """Result ``name`` of every completed run: run name (or index) -> value."""
-        from pypetx.env.loading import get_from_runs
-
-        return get_from_runs(self, name, use_indices=use_indices, fast_access=fast_access)
-
-    def run_information(self, name_or_idx: int | str | None = None) -> dict:
-        """Status of a run (or of all runs): completed, failed, runtime, worker, error."""
-        from pypetx.env.loading import run_information
-
-        return run_information(self, name_or_idx)
-
-    def is_completed(self, name_or_idx: int | str | None = None) -> bool:
-        """Whether run ``name_or_idx`` (default: every run) completed."""
-        from pypetx.env.loading import is_completed
-
-        return is_completed(self, name_or_idx)
+    def take_pending_batches(self) -> list:
+        """The batches kept by :meth:`add_pending_batch`, handed over once."""
+        batches, self._pending_batches = self._pending_batches, []
+        return batches
 
     # -- records (the store persists these) -------------------------------------------------------
     def to_records(self) -> list[dict[str, Any]]:

@@ -7,17 +7,11 @@ run indices, a :class:`Backend` and a sink.
 from __future__ import annotations
 
 from pypetx.base import config as _config  # noqa: F401  (loads the pypetx.* dask.config defaults)
+from pypetx.engine.backend import Backend, ExecutorBackend, SynchronousBackend
 from pypetx.engine.batching import BatchingOptions, BatchPlanner, auto_batch_size
-from pypetx.engine.executors import (
-    CLUSTER_NAMES,
-    Backend,
-    ClusterError,
-    ExecutorBackend,
-    SchedulerLost,
-    SynchronousBackend,
-    resolve_backend,
-)
+from pypetx.engine.errors import ClusterError, SchedulerLost
 from pypetx.engine.localfirst import LocalFirstBackend, LocalFirstOptions
+from pypetx.engine.resolve import CLUSTER_NAMES, resolve_backend
 from pypetx.engine.runner import RunSummary, SweepInterrupted, failed_batch, run_batches
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Dask clusters behind the :class:`~pypetx.engine.executors.Backend` protocol.
+"""Dask clusters behind the :class:`~pypetx.engine.backend.Backend` protocol.
 
 :class:`DistributedBackend` runs tasks through a ``distributed.Client``: the user's, or
 one on a cluster pypetx starts on first use -- the embedded ``LocalCluster``
@@ -6,8 +6,8 @@ one on a cluster pypetx starts on first use -- the embedded ``LocalCluster``
 configured in :mod:`pypetx.engine.jobqueue`).
 
 Infrastructure trouble is reported, not turned into failed runs: a client that lost its
-scheduler raises :class:`~pypetx.engine.executors.SchedulerLost`; a jobqueue cluster whose
-jobs are rejected or never start raises a :class:`~pypetx.engine.executors.ClusterError`
+scheduler raises :class:`~pypetx.engine.errors.SchedulerLost`; a jobqueue cluster whose
+jobs are rejected or never start raises a :class:`~pypetx.engine.errors.ClusterError`
 from its :class:`~pypetx.engine.jobqueue.JobMonitor`.
 """
 
@@ -27,7 +27,8 @@ from dask.system import CPU_COUNT
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from pypetx.base import config
-from pypetx.engine.executors import Backend, SchedulerLost, _BackendBase
+from pypetx.engine.backend import Backend, _BackendBase
+from pypetx.engine.errors import SchedulerLost
 
 __all__ = ["DistributedBackend", "jobqueue_backend"]
 
@@ -359,8 +360,9 @@ def jobqueue_backend(kind: str, **options: Any) -> Backend:
 
     Parameters
     ----------
-    kind : {"slurm", "pbs", "sge"}
-        Which scheduler; the cluster class is dask-jobqueue's ``SLURMCluster``, ...
+    kind : str
+        Which batch system (a name of :data:`~pypetx.engine.schedulers.SCHEDULERS`); the
+        cluster class is dask-jobqueue's (``SLURMCluster``, ...).
     **options
         ``n_jobs``, ``adapt=(min, max)``, ``worker_timeout`` and the cluster class's own
         keywords (``cores``, ``memory``, ``queue``, ``walltime``, ...). See

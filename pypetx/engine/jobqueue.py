@@ -9,7 +9,10 @@ a sweep on a shared machine needs, read from ``pypetx.jobqueue`` in ``dask.confi
   before the batch system kills them and their tasks move elsewhere;
 - scaling: ``n_jobs`` fixed jobs (jobs that die are resubmitted) or ``adapt=(min, max)``;
 - :class:`JobMonitor`: rejected jobs and workers that never arrive become a
-  :class:`~pypetx.engine.executors.ClusterError` with the batch system's own words.
+  :class:`~pypetx.engine.errors.ClusterError` with the batch system's own words.
+
+What differs between the batch systems (queue listing, which jobs ended, ...) is in their
+records in :mod:`pypetx.engine.schedulers`; nothing here branches on the kind.
 """
 
 from __future__ import annotations
@@ -17,9 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shlex
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,13 +28,16 @@ from typing import Any
 import dask.config
 
 from pypetx.base import config
-from pypetx.engine.executors import ClusterError
+from pypetx.engine.errors import ClusterError
+from pypetx.engine.schedulers import SCHEDULERS, Scheduler, scheduler
 
 __all__ = [
     "KINDS",
     "JobMonitor",
     "JobqueuePlan",
+    "cluster_class",
     "cluster_kwargs",
+    "describe_jobs",
     "lifetime_args",
     "parse_walltime",
     "plan",
@@ -41,19 +45,20 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: cluster name -> dask-jobqueue class name
-KINDS: dict[str, str] = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster"}
+#: cluster name -> dask-jobqueue class name (from the records in schedulers.py)
+KINDS: dict[str, str] = {name: s.cluster_class for name, s in SCHEDULERS.items()}
 
 
 def cluster_class(kind: str) -> type:
     """The dask-jobqueue cluster class of ``kind``, with a clear error if it is missing."""
+    name = scheduler(kind).cluster_class
     try:
         import dask_jobqueue
     except ImportError:
         raise ImportError(
             f"cluster={kind!r} needs dask-jobqueue: pip install 'pypetx[hpc]'"
         ) from None
-    return getattr(dask_jobqueue, KINDS[kind])
+    return getattr(dask_jobqueue, name)
 
 
 # ---------------------------------------------------------------------------- walltime
@@ -138,7 +143,8 @@ def cluster_kwargs(kind: str, **options: Any) -> dict[str, Any]:
 
     Parameters
     ----------
-    kind : {"slurm", "pbs", "sge"}
+    kind : str
+        A batch system of :data:`~pypetx.engine.schedulers.SCHEDULERS` (``"slurm"``, ...).
     **options
         The class's own keywords; they win over everything pypetx would set.
 
@@ -229,6 +235,11 @@ class JobqueuePlan:
         return cluster
 
     @property
+    def scheduler(self) -> Scheduler:
+        """The record of this plan's batch system."""
+        return scheduler(self.kind)
+
+    @property
     def threads_per_job(self) -> int:
         # a job's cores are split among its processes: threads in all = cores
         return int(self.kwargs.get("cores") or _jq(self.kind, "cores") or 1)
@@ -255,7 +266,7 @@ def plan(kind: str, *, n_jobs: int | None = None, adapt: Any = None,
         The batch system's submit command (``sbatch``, ``qsub``) is not on ``PATH``.
     """
     cls = cluster_class(kind)
-    submit = shlex.split(cls.job_cls.submit_command)[0]
+    submit = scheduler(kind).submit_command
     if check_submit and shutil.which(submit) is None:
         raise ClusterError(
             f"cluster={kind!r} submits its workers as jobs with {submit!r}, which is not on "
@@ -359,11 +370,12 @@ class JobMonitor:
         dask-jobqueue forgets a job only after its worker disconnected (and
         ``distributed.deploy.lost-worker-timeout``); a job that ended before its worker
         ever connected (cancelled, preempted, failed at start) would be waited for
-        forever, so on SLURM the queue is asked which jobs are gone.
+        forever, so the batch system is asked which jobs are gone (where its record
+        can tell: :meth:`~pypetx.engine.schedulers.Scheduler.ended_jobs`).
         """
         cluster = self.cluster
-        if self.plan.kind == "slurm" and n_threads < self.capacity():
-            gone = _ended_slurm_jobs(self.job_ids())
+        if n_threads < self.capacity():
+            gone = self.plan.scheduler.ended_jobs(self.job_ids())
             if gone:
                 connected = {str(w.get("name")) for w in
                              cluster.scheduler_info.get("workers", {}).values()}
@@ -402,34 +414,13 @@ class JobMonitor:
         self.cluster = None
 
 
-_ENDED = {"BOOT_FAIL", "CANCELLED", "COMPLETED", "DEADLINE", "FAILED", "NODE_FAIL",
-          "OUT_OF_MEMORY", "PREEMPTED", "TIMEOUT", "SPECIAL_EXIT"}
-
-
-def _ended_slurm_jobs(job_ids: list[str]) -> set[str]:
-    """Those of ``job_ids`` that SLURM says have ended (or no longer knows)."""
-    if not job_ids or not shutil.which("squeue"):
-        return set()
-    try:
-        res = subprocess.run(["squeue", "-h", "-t", "all", "-j", ",".join(job_ids),
-                              "-o", "%i %T"], capture_output=True, text=True, timeout=30,
-                             check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return set()
-    if res.returncode != 0 and "Invalid job id" not in res.stderr:
-        return set()  # squeue trouble: assume nothing, try again later
-    alive = {p[0] for p in (line.split() for line in res.stdout.splitlines())
-             if len(p) == 2 and p[1] not in _ENDED}
-    return set(job_ids) - alive
-
-
 def _rejected_message(plan: JobqueuePlan, exc: BaseException) -> str:
     text = str(exc)
     # dask-jobqueue's message holds the command, stdout and stderr: keep stderr, the
     # batch system's own words.
     match = re.search(r"stderr:\n(.*)", text, re.DOTALL)
     detail = (match.group(1) if match else text).strip()
-    submit = shlex.split(plan.cls.job_cls.submit_command)[0]
+    submit = plan.scheduler.submit_command
     return (
         f"the batch system rejected the worker job ({submit}): {detail}\n"
         f"Check the job options (queue/partition, account, walltime, memory, cores); "
@@ -439,32 +430,4 @@ def _rejected_message(plan: JobqueuePlan, exc: BaseException) -> str:
 
 def describe_jobs(kind: str, job_ids: list[str]) -> str:
     """One line on the jobs' states and reasons, from the batch system's queue."""
-    if not job_ids:
-        return "no worker job was submitted"
-    if kind == "slurm" and shutil.which("squeue"):
-        out = _run(["squeue", "-h", "-j", ",".join(job_ids), "-o", "%i %T %r"])
-        states: dict[str, list[str]] = {}
-        for line in out.splitlines():
-            parts = line.split(None, 2)
-            if len(parts) >= 2:
-                reason = parts[2] if len(parts) > 2 and parts[2] != "None" else ""
-                key = parts[1].lower() + (f" ({reason})" if reason else "")
-                states.setdefault(key, []).append(parts[0])
-        gone = len(job_ids) - sum(len(v) for v in states.values())
-        bits = [f"{len(v)} {k}" for k, v in sorted(states.items())]
-        if gone:
-            bits.append(f"{gone} no longer queued (see their output files; 'sacct -j "
-                        f"{','.join(job_ids)}')")
-        return f"{len(job_ids)} worker jobs: " + ", ".join(bits)
-    if shutil.which("qstat"):
-        out = _run(["qstat", *job_ids] if kind == "pbs" else ["qstat"])
-        return f"{len(job_ids)} worker jobs ({', '.join(job_ids)}); qstat says:\n{out.strip()}"
-    return f"{len(job_ids)} worker jobs ({', '.join(job_ids)})"
-
-
-def _run(cmd: list[str]) -> str:
-    try:
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"({' '.join(cmd)} failed: {exc})"
-    return res.stdout + res.stderr
+    return scheduler(kind).describe(job_ids)

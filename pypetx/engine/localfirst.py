@@ -17,7 +17,7 @@ first batch runs alone; batches start with one run, so that is one run.
 
 The runner tells the backend how much work is left through :meth:`LocalFirstBackend.advise`
 (any backend may ignore that); everything else is the plain
-:class:`~pypetx.engine.executors.Backend` protocol.
+:class:`~pypetx.engine.backend.Backend` protocol.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pypetx.base import config
-from pypetx.engine.executors import Backend, ClusterError, _BackendBase
+from pypetx.engine.backend import Backend, _BackendBase
+from pypetx.engine.errors import ClusterError
 
 __all__ = ["LocalFirstBackend", "LocalFirstOptions"]
 

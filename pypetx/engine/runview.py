@@ -5,6 +5,10 @@ view is built once per batch with every unambiguous parameter name already in it
 ``__dict__`` (so ``traj.x`` and ``traj.parameters.x`` are plain attribute reads), and each
 run only overwrites the explored values. Anything else (``f_get``, deep paths, groups)
 falls back to the frozen trajectory skeleton, synchronised to the current run on demand.
+
+Plain names only; pypet's names (``f_add_result``, ``v_idx``, ...) are added by the
+subclass in :mod:`pypetx.compat.runview`, which the trajectory's ``node_classes`` table
+names (the engine builds ``node_classes.run_view``, or this class).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ def result_variable(name: str) -> str:
     return ".".join(parts)
 
 
-class _GroupView:
+class GroupView:
     """A group of the skeleton seen from inside a run (``traj.parameters``)."""
 
     def __init__(self, run: RunView, group: Group) -> None:
@@ -59,17 +63,15 @@ class _GroupView:
     def __contains__(self, path: str) -> bool:
         return path in self._group
 
-    def f_add_result(self, name: str, *args: Any, **kwargs: Any) -> None:
+    def add_result(self, name: str, *args: Any, **kwargs: Any) -> None:
         prefix = self._group.full_name.partition(".")[2]
-        self._run.f_add_result(f"{prefix}.{name}" if prefix else name, *args, **kwargs)
-
-    add_result = f_add_result
+        self._run.add_result(f"{prefix}.{name}" if prefix else name, *args, **kwargs)
 
     def __repr__(self) -> str:
         return f"<run view of group {self._group.full_name!r}>"
 
 
-class _RunResults:
+class RunResultsView:
     """``traj.results`` inside a run: what this run has added so far (a run may read its
     own results back, as pypet's network analysers do), then what was stored outside runs.
 
@@ -103,13 +105,11 @@ class _RunResults:
         if full in added:
             return added[full]
         if any(key.startswith(full + ".") for key in added):
-            return _RunResults(self._run, full + ".")
+            return type(self)(self._run, full + ".")
         return self._run._lookup(self._run._skeleton._children["results"], full)
 
-    def f_add_result(self, name: str, *args: Any, **kwargs: Any) -> None:
-        self._run.f_add_result(self._prefix + name, *args, **kwargs)
-
-    add_result = f_add_result
+    def add_result(self, name: str, *args: Any, **kwargs: Any) -> None:
+        self._run.add_result(self._prefix + name, *args, **kwargs)
 
     def __repr__(self) -> str:
         return f"<results of run {self._run._i}{' under ' + self._prefix if self._prefix else ''}>"
@@ -117,7 +117,11 @@ class _RunResults:
 
 class RunView:
     """What ``fn(traj)`` gets for one run: parameter values by natural naming, the run
-    index and name, and ``f_add_result`` / ``add_result`` to record results."""
+    index and name, and ``add_result`` to record results."""
+
+    #: the classes of ``traj.parameters`` (and other groups) and of ``traj.results``
+    group_view_class: type = GroupView
+    results_view_class: type = RunResultsView
 
     def __init__(self, skeleton: Any) -> None:
         self._skeleton = skeleton
@@ -129,8 +133,8 @@ class RunView:
         # (one value and at most a comment): the collector registers them after their
         # first call, so later runs append directly instead of taking the general path.
         self._fast: dict[str, tuple[Callable, Callable]] = {}
-        self._views: dict[str, _GroupView] = {}
-        # Set by the batch loop so a run can read back its own results (_RunResults):
+        self._views: dict[str, GroupView] = {}
+        # Set by the batch loop so a run can read back its own results (RunResultsView):
         # result variable -> (positions, values), and a callable that files the pending
         # ``_out`` entries into it.
         self._collected: dict[str, tuple[list[int], list[Any]]] = {}
@@ -147,7 +151,7 @@ class RunView:
         targets: dict[str, list[tuple[dict, str]]] = {n: [] for n in explored_names}
         # Root shortcuts: unambiguous short names, as traj.x resolves in the skeleton.
         for name, leaves in by_name.items():
-            if len(leaves) == 1 and name not in self.__class__.__dict__ and \
+            if len(leaves) == 1 and not hasattr(type(self), name) and \
                     len(skeleton._name_index.get(name, ())) == 1:
                 self.__dict__[name] = leaves[0].default
                 if leaves[0].full_name in targets:
@@ -194,10 +198,10 @@ class RunView:
             self._skeleton.set_run(self._i) if self._i >= 0 else self._skeleton.restore_default()
             self._synced = self._i
 
-    def _group_view(self, group: Group) -> _GroupView:
+    def _group_view(self, group: Group) -> GroupView:
         view = self._views.get(group.full_name)
         if view is None:
-            view = self._views[group.full_name] = _GroupView(self, group)
+            view = self._views[group.full_name] = self.group_view_class(self, group)
         return view
 
     def _lookup(self, group: Group, path: str) -> Any:
@@ -217,8 +221,8 @@ class RunView:
         if name.startswith("_"):
             raise AttributeError(name)
         if name in ("results", "res"):
-            return _RunResults(self)
-        # Attribute access on the skeleton: natural naming plus its members (v_/f_ names).
+            return self.results_view_class(self)
+        # Attribute access on the skeleton: natural naming plus its members.
         self._sync()
         value = getattr(self._skeleton, name)
         return self._group_view(value) if isinstance(value, Group) else value
@@ -229,42 +233,38 @@ class RunView:
     def __contains__(self, path: str) -> bool:
         return path in self._skeleton
 
-    def f_get(self, name: str, fast_access: bool = False, **_ignored: Any) -> Any:
+    def get(self, name: str, fast_access: bool = False) -> Any:
+        """The node at ``name`` (its value with ``fast_access``), as the run sees it."""
         self._sync()
-        return self._skeleton.f_get(name, fast_access=fast_access)
-
-    get = f_get
+        node = self._skeleton.get(name)
+        return node._fast_value() if fast_access and node.is_leaf else node
 
     # -- run identity ---------------------------------------------------------------------------
     @property
-    def v_idx(self) -> int:
+    def idx(self) -> int:
         return self._i
 
-    idx = v_idx
-
     @property
-    def v_crun(self) -> str:
+    def crun(self) -> str:
         return "run_ALL" if self._i < 0 else f"run_{self._i:08d}"
 
-    crun = v_crun
-
     @property
-    def v_name(self) -> str:
+    def name(self) -> str:
         return self._skeleton.name
 
-    name = v_name
-
-    def f_get_explored_parameters(self, fast_access: bool = False, copy: bool = True) -> dict:
+    @property
+    def explored_parameters(self) -> dict:
+        """The explored parameters, set to this run's values."""
         self._sync()
-        return self._skeleton.f_get_explored_parameters(fast_access=fast_access)
+        return self._skeleton.explored_parameters
 
     def __len__(self) -> int:
         return len(self._skeleton)
 
     # -- results -------------------------------------------------------------------------------
-    def f_add_result(self, name: Any, *args: Any, **kwargs: Any) -> None:
-        """Record a result of this run: ``f_add_result("z", value, comment="...")`` or
-        ``f_add_result("stats", mean=m, std=s)``."""
+    def add_result(self, name: Any, *args: Any, **kwargs: Any) -> None:
+        """Record a result of this run: ``add_result("z", value, comment="...")`` or
+        ``add_result("stats", mean=m, std=s)``."""
         if len(args) == 1 and (not kwargs or (len(kwargs) == 1 and "comment" in kwargs)):
             add = self._fast.get(name)
             if add is not None:
@@ -278,7 +278,7 @@ class RunView:
             # (e.g. Brian2 monitors become several variables with units).
             record = getattr(name, "record_in_run", None)
             if record is not None:
-                self._recording = True  # its own f_add_result calls add plain items
+                self._recording = True  # its own add_result calls add plain items
                 try:
                     return record(self, *args, **kwargs)
                 finally:
@@ -289,30 +289,26 @@ class RunView:
             name, args = args[0], args[1:]
         self._out.append((name, args, kwargs))
 
-    add_result = f_add_result
-
     @property
-    def v_standard_result(self) -> Any:
-        """pypet's class for results added by name alone; set inside a run, it applies
-        to the rest of the batch's runs (e.g. ``Brian2MonitorResult``)."""
-        return self._standard_result or self._skeleton.v_standard_result
+    def standard_result(self) -> Any:
+        """The class of results added by name alone; set inside a run, it applies to the
+        rest of the batch's runs (e.g. ``Brian2MonitorResult``)."""
+        return self._standard_result or self._skeleton.standard_result
 
-    @v_standard_result.setter
-    def v_standard_result(self, cls: Any) -> None:
+    @standard_result.setter
+    def standard_result(self, cls: Any) -> None:
         # Only a class that records itself or forces a kind changes how a result is
         # stored; plain Result (pypet's default) is what a name alone means anyway.
         special = getattr(cls, "record_in_run", None) or getattr(cls, "forced_kind", None)
         self._standard_result = cls if special else None
         self._fast.clear()  # names already on the fast path must now take this class
 
-    def f_add_derived_parameter(self, name: Any, *args: Any, **kwargs: Any) -> None:
+    def add_derived_parameter(self, name: Any, *args: Any, **kwargs: Any) -> None:
         """A derived parameter computed inside a run is per run: it is recorded like a
         result, under ``derived_parameters.<name>``."""
         if isinstance(name, type):
             name, args = args[0], args[1:]
         self._out.append(("derived_parameters." + str(name), args, kwargs))
-
-    add_derived_parameter = f_add_derived_parameter
 
     def __repr__(self) -> str:
         return f"<run {self._i} of trajectory {self._skeleton.name!r}>"

@@ -22,6 +22,7 @@ import numpy as np
 
 from pypetx.engine.runview import RunView, result_variable
 from pypetx.core.batch import BatchResult, ResultMeta
+from pypetx.core.values import stack_results
 
 # A run faster than this is timed per batch, not per run: the clock read would cost as
 # much as the run (and sweep()'s map() runs the calls without a Python loop).
@@ -62,6 +63,12 @@ def _load_spec(payload: Any) -> RunSpec:
     return spec
 
 
+def runs_with(skeleton: Any) -> bool:
+    """Whether a batch of this process runs (or last ran) with ``skeleton``: inside a run,
+    the run function's trajectory is that skeleton (its ``store()`` is then a no-op)."""
+    return any(spec.skeleton is skeleton for spec in _SPECS.values())
+
+
 def pack_spec(spec: RunSpec) -> tuple[str, bytes]:
     """Serialise a spec once on the driver (cloudpickle: functions of ``__main__`` too)."""
     import cloudpickle
@@ -99,7 +106,8 @@ def run_batch(payload: Any, indices: np.ndarray) -> BatchResult:
         returns = None  # sweep(): the return values are the results, sent once
     else:
         duration, returns = _run_traj(spec, indices, collected, meta, failures)
-    results, present = _stack(collected, n)
+    results, present = stack_results(
+        collected, n, pickled=[name for name, m in meta.items() if m.kind == "pickle"])
     batch = BatchResult(
         indices=indices,
         results=results,
@@ -142,7 +150,7 @@ def _run_traj(spec: RunSpec, indices: np.ndarray, collected: dict, meta: dict,
     if args or kwargs:  # fn(view) in the loop: a star-call per run costs ~70 ns
         fn = functools.partial(_with_args, fn, args, kwargs)
         pre = None if pre is None else functools.partial(_with_args, pre, args, kwargs)
-    view = RunView(spec.skeleton)
+    view = (spec.skeleton.node_classes.run_view or RunView)(spec.skeleton)
     out = view._out
 
     def flush(v: RunView) -> None:  # a run reads its own results back: file them first
@@ -369,46 +377,3 @@ def _collect_return(collected: dict, meta: dict, spec: RunSpec, ret: Any, k: int
         fname = getattr(spec.fn, "__name__", "")
         name = fname if fname.isidentifier() else "result"
     _collect(collected, meta, name, (ret,), {}, k)
-
-
-def _stack(collected: dict, n: int) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Turn per-result lists into stacked arrays where shapes agree, else keep lists."""
-    results: dict[str, Any] = {}
-    present: dict[str, np.ndarray] = {}
-    for name, (positions, values) in collected.items():
-        mask = np.zeros(n, dtype=bool)
-        mask[positions] = True
-        present[name] = mask
-        full = len(positions) == n
-        stacked = _try_stack(values)
-        if stacked is not None and full:
-            results[name] = stacked
-        elif stacked is not None:
-            out = np.zeros((n,) + stacked.shape[1:], dtype=stacked.dtype)
-            if out.dtype.kind == "f" or out.dtype.kind == "c":
-                out[:] = np.nan
-            out[positions] = stacked
-            results[name] = out
-        else:
-            lst: list[Any] = [None] * n
-            for p, v in zip(positions, values):
-                lst[p] = v
-            results[name] = lst
-    return results, present
-
-
-def _try_stack(values: list) -> np.ndarray | None:
-    first = values[0]
-    if isinstance(first, (bool, int, float, complex, np.number, np.bool_)):
-        if len(set(map(type, values))) == 1:
-            return np.asarray(values)
-        return None
-    if isinstance(first, np.ndarray):
-        shape, dtype = first.shape, first.dtype
-        if all(isinstance(v, np.ndarray) and v.shape == shape and v.dtype == dtype for v in values):
-            return np.stack(values)
-        return None
-    if hasattr(first, "dims") and hasattr(first, "values"):  # xarray.DataArray
-        arrays = [np.asarray(v.values) for v in values]
-        return _try_stack(arrays)
-    return None

@@ -5,23 +5,25 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import dask
 import numpy as np
 
-from pypetx.compat.envnames import EnvironmentCompat
-from pypetx.compat.options import IGNORED_ENVIRONMENT_OPTIONS
 from pypetx.base.errors import PypetxError, StorageError, SweepFailed
 from pypetx.core.explore import Exploration
 from pypetx.core.trajectory import Trajectory
+from pypetx.env.postproc import postproc_outcome
 
 log = logging.getLogger("pypetx")
 
-class Environment(EnvironmentCompat):
+
+class Environment:
     """Runs every explored point of a trajectory as Dask work and stores the results.
+
+    Plain names only; ``pypetx.Environment`` is the subclass in
+    :mod:`pypetx.compat.environment` that adds pypet's names and options.
 
     Parameters
     ----------
@@ -69,10 +71,6 @@ class Environment(EnvironmentCompat):
     git_commit : bool or str
         Opt-in (pypet did it always): commit changes of tracked files before running; a
         str is the commit message. See docs/provenance.md.
-    sumatra_project : str, optional
-        Record the sweep in this Sumatra project (see docs/provenance.md).
-    sumatra_label, sumatra_reason : str, optional
-        Label and reason of the Sumatra record.
     complevel : int, optional
         zlib level of stored arrays (0: none); default: compress only what a sample shows
         compresses well (see ``pypetx.store.compression``).
@@ -88,9 +86,14 @@ class Environment(EnvironmentCompat):
         Instead of ``n_jobs``: scale between ``min`` and ``max`` jobs with the work queued.
     scheduler : str, optional
         Address or scheduler-file of a running Dask scheduler to use.
-    **pypet_options
-        pypet's options that have no meaning on Dask are accepted with a warning.
+    dask_config : dict, optional
+        :mod:`dask.config` settings in force while the sweep runs (the workers of the
+        embedded cluster read them as they start), e.g.
+        ``{"distributed.worker.memory.pause": 0.8}``.
     """
+
+    #: The class of the trajectory a name given as ``trajectory`` creates.
+    trajectory_class: type[Trajectory] = Trajectory
 
     def __init__(self, trajectory: str | Trajectory = "trajectory", filename: str | None = None,
                  comment: str = "", *, cluster: Any = None, client: Any = None,
@@ -102,35 +105,14 @@ class Environment(EnvironmentCompat):
                  retries: int | None = None, cluster_options: dict | None = None,
                  force: bool = False, store_function: bool = False,
                  git_fail_if_dirty: bool = False, git_commit: bool | str = False,
-                 sumatra_project: str | None = None, sumatra_label: str | None = None,
-                 sumatra_reason: str | None = None,
                  n_jobs: int | None = None, adapt: tuple[int, int] | None = None,
-                 scheduler: str | None = None,
-                 **pypet_options: Any) -> None:
+                 scheduler: str | None = None, dask_config: dict[str, Any] | None = None
+                 ) -> None:
         if isinstance(trajectory, Trajectory):
             self.trajectory = trajectory
         else:
-            self.trajectory = Trajectory(trajectory, comment)
-        ncores = pypet_options.get("ncores")
-        embedded = cluster in (None, "local") and client is None and executor is None
-        if n_workers is None and ncores and pypet_options.get("multiproc") and embedded:
-            n_workers = int(ncores)  # pypet's process count sizes the embedded LocalCluster
-        # pypet's memory_cap (percent) maps onto Dask's own throttle: a worker whose memory
-        # use passes that fraction of its limit pauses (takes no new tasks) until it drops.
-        memory_cap = pypet_options.pop("memory_cap", None)
-        self._dask_config: dict[str, Any] = {}
-        if memory_cap is not None and float(memory_cap) < 100:
-            self._dask_config["distributed.worker.memory.pause"] = float(memory_cap) / 100
-        unknown = set(pypet_options) - IGNORED_ENVIRONMENT_OPTIONS
-        if unknown:
-            raise TypeError(f"Environment() got unexpected keyword arguments {sorted(unknown)}")
-        ignored = sorted(set(pypet_options) & IGNORED_ENVIRONMENT_OPTIONS)
-        if ignored:
-            warnings.warn(
-                f"pypet options {ignored} have no effect on Dask and are ignored "
-                f"(parallelism comes from the cluster; see docs/migrating.md)",
-                DeprecationWarning, stacklevel=2,
-            )
+            self.trajectory = self.trajectory_class(trajectory, comment)
+        self._dask_config: dict[str, Any] = dict(dask_config or {})
         if on_error not in ("raise", "continue"):
             raise ValueError(f"on_error must be 'raise' or 'continue', not {on_error!r}")
         self.filename = filename or os.path.join("hdf5", f"{self.trajectory.name}.hdf5")
@@ -156,7 +138,7 @@ class Environment(EnvironmentCompat):
         self.batch_size = batch_size
         self.progress = progress
         self.on_error = on_error
-        self.resume = resume
+        self.resume_stored = resume  # continue what the file holds (the resume= option)
         self.overwrite_file = overwrite_file
         self.storage = storage
         self.record_packages = tuple(record_packages)
@@ -167,17 +149,9 @@ class Environment(EnvironmentCompat):
         self.store_function = store_function
         self._postprocessing: list[tuple[Callable, tuple, dict]] = []
         self._pre_run: list[tuple[Callable, tuple, dict]] = []
-        # integrations (pypetx/provenance.py, pypetx/integrations/sumatra.py)
+        # provenance (pypetx/env/provenance.py)
         self.git_fail_if_dirty = git_fail_if_dirty
         self.git_commit = git_commit
-        self.sumatra_project = sumatra_project
-        if sumatra_project is not None:
-            from pypetx.integrations.sumatra import SumatraRecorder
-
-            self.sumatra = SumatraRecorder(sumatra_project, self.filename,
-                                           label=sumatra_label, reason=sumatra_reason)
-            self.add_pre_run(self.sumatra.start)
-            self.add_postprocessing(self.sumatra.finish)
         self.summary = None
         self.dataset = None
         self._backend = None
@@ -204,9 +178,9 @@ class Environment(EnvironmentCompat):
             backend, self._backend = self._backend, None
             backend.close()
 
-    # -- pypet names ---------------------------------------------------------------------
     @property
     def traj(self) -> Trajectory:
+        """The trajectory (short name)."""
         return self.trajectory
 
     def add_postprocessing(self, fn: Callable, *args: Any, **kwargs: Any) -> None:
@@ -216,16 +190,13 @@ class Environment(EnvironmentCompat):
 
         ``results`` is pypet's list of ``(run_index, return_value)`` of the runs not yet
         handed to post-processing (a hook may consume it); see
-        :func:`pypetx.compat.pipeline.postproc_outcome` for pypet's return values.
+        :func:`pypetx.env.postproc.postproc_outcome` for the return values understood.
         """
         self._postprocessing.append((fn, args, kwargs))
 
     def add_pre_run(self, fn: Callable, *args: Any, **kwargs: Any) -> None:
         """Call ``fn(traj, *args, **kwargs)`` once in the driver before the runs start."""
         self._pre_run.append((fn, args, kwargs))
-
-    def disable_logging(self) -> None:
-        """pypet compatibility: pypetx only uses the ``pypetx`` logger; nothing to undo."""
 
     # -- running ------------------------------------------------------------------------------
     def run(self, fn: Callable, *args: Any, **kwargs: Any) -> list[tuple[int, Any]]:
@@ -246,10 +217,7 @@ class Environment(EnvironmentCompat):
         """
         if not iter_args and not iter_kwargs:
             raise ValueError("run_map needs per-run arguments; use run() without them")
-        from pypetx.compat.portable import portable
-
-        mapped = ([list(map(portable, a)) for a in iter_args],
-                  {k: list(map(portable, v)) for k, v in iter_kwargs.items()})
+        mapped = ([list(a) for a in iter_args], {k: list(v) for k, v in iter_kwargs.items()})
         return self._run(fn, (), {}, mapped=mapped)
 
     def rerun_failed(self, fn: Callable, *args: Any, **kwargs: Any) -> list[tuple[int, Any]]:
@@ -282,7 +250,7 @@ class Environment(EnvironmentCompat):
         returns = RunReturns()
         handed: list[tuple[int, Any]] = []  # pypet's results list of post-processing
         if resume is None:
-            resume = self.resume or self._stored_here
+            resume = self.resume_stored or self._stored_here
         while True:
             spec = RunSpec(token=uuid.uuid4().hex, skeleton=None, fn=fn, args=args,
                            kwargs=kwargs, plain=plain)
@@ -307,13 +275,11 @@ class Environment(EnvironmentCompat):
                      ) -> tuple[bool, tuple, dict]:
         """Run post-processing hooks; whether they expanded the trajectory, and the run
         arguments for the new points (a hook may replace them, as in pypet)."""
-        from pypetx.compat.pipeline import postproc_outcome
-
         before = len(self.trajectory)
         for k, (hook, a, kw) in enumerate(self._postprocessing):
             outcome = postproc_outcome(hook(self.trajectory, results, *a, **kw))
             if outcome.expand:
-                self.trajectory.f_expand(outcome.expand)
+                self.trajectory.expand(outcome.expand)
             args = args if outcome.args is None else outcome.args
             kwargs = kwargs if outcome.kwargs is None else dict(outcome.kwargs)
             if outcome.postproc_args is not None or outcome.postproc_kwargs is not None:

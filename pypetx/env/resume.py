@@ -157,37 +157,21 @@ def check_compatible(path: str, traj: Any, fn: Callable | None) -> None:
             f"one:\n  " + "\n  ".join(problems) + "\npass force=True to resume anyway")
 
 
-def load_for_resume(path: str, name: str | None = None) -> Any:
-    """The stored trajectory (tree and exploration), ready for ``Environment(resume=True)``."""
+def load_for_resume(path: str, name: str | None = None, *, cls: type | None = None) -> Any:
+    """The stored trajectory (tree and exploration), ready for ``Environment(resume=True)``;
+    of class ``cls`` (default: the core :class:`~pypetx.core.trajectory.Trajectory`)."""
     from pypetx.core.explore import Exploration
     from pypetx.store.load import check_group, read_tree, stored_exploration
     from pypetx.core.trajectory import Trajectory
 
     name = check_group(path, name)
     records, attrs = read_tree(path, name, allow_pickle=False)
-    traj = Trajectory.from_records(records, {**attrs, "name": name})
+    traj = (cls or Trajectory).from_records(records, {**attrs, "name": name})
     exploration = Exploration.from_dict(stored_exploration(path, name))
     if all(n in traj for n in exploration.names):
         traj._set_exploration(exploration)
     return traj
 
 
-def resume_file(path: str, name: str | None = None, fn: Callable | None = None, *,
-                allow_pickle: bool = False, rerun_failed: bool = False, **env_options: Any
-                ) -> Any:
-    """Continue the sweep stored in ``path`` without its script (``pypetx resume``).
-
-    Returns the Environment after the run (``env.dataset``, ``env.summary``).
-    """
-    from pypetx.env.environment import Environment
-
-    traj = load_for_resume(path, name)
-    if fn is None:
-        fn = recorded_function(path, traj.name, allow_pickle=allow_pickle)
-    env = Environment(traj, filename=str(path), resume=True, **env_options)
-    env._run(fn, (), {}, resume=True, rerun_failed=rerun_failed)
-    return env
-
-
 __all__ = ["ResumeError", "check_compatible", "function_attrs", "function_ref",
-           "load_for_resume", "recorded_function", "resume_file"]
+           "load_for_resume", "recorded_function"]

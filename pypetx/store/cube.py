@@ -22,7 +22,7 @@ import itertools
 import json
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -47,11 +47,19 @@ from pypetx.store.layout import (
     result_dims,
     variable_attrs,
 )
+from pypetx.store.blocks import (
+    as_slice,
+    dask_array,
+    failure_block,
+    fixed_block,
+    ragged_block,
+    range_boxes,
+    status_values,
+)
 from pypetx.store.sources import Source
 
 __all__ = ["Cube", "build_cube", "eager_budget"]
 
-_counter = itertools.count()
 #: Lazy path: aim for dask tasks of about this many bytes (whole storage chunks each).
 _TASK_BYTES = 64 * 2**20
 #: In-memory bytes of one cell's status variables (2 bools, float64, int32 worker code).
@@ -71,139 +79,6 @@ def eager_budget() -> int:
 
     value = dask.config.get("pypetx.store.eager_bytes", _DEFAULT_EAGER_BYTES)
     return int(parse_bytes(value)) if isinstance(value, str) else int(value)
-
-
-def _dask_array(name: str, blocks: dict[tuple[int, ...], tuple], chunks, dtype) -> Any:
-    """A dask array from one task per block (no argument hashing: the plans can be big)."""
-    import dask.array as da
-    from dask.highlevelgraph import HighLevelGraph
-
-    key = f"pypetx-{name}-{next(_counter)}"
-    dsk = {(key, *idx): task for idx, task in blocks.items()}
-    graph = HighLevelGraph.from_collections(key, dsk, dependencies=())
-    ndim = len(chunks)
-    return da.Array(graph, key, chunks, dtype=dtype, meta=np.empty((0,) * ndim, dtype))
-
-
-def _worker_codes(src: Source, rows: np.ndarray, table: dict[str, int]) -> np.ndarray:
-    """The cube's worker codes of ``rows`` of ``src`` (``table``: name -> code)."""
-    names, codes = src.workers(rows)
-    # the extra last entry maps a source's own -1 (unknown) to -1
-    lut = np.array([table.get(n, NO_WORKER) if n else NO_WORKER for n in names] + [NO_WORKER],
-                   np.int32)
-    return lut[codes]
-
-
-def _status_values(src: Source, name: str, rows: np.ndarray,
-                   workers: dict[str, int] | None) -> np.ndarray:
-    if name == "worker":
-        return _worker_codes(src, rows, workers or {})
-    return src.status(name, rows)
-
-
-def _fixed_block(name: str, status: bool, shape: tuple[int, ...], dtype: np.dtype, fill: Any,
-                 parts: list[tuple[Source, np.ndarray, np.ndarray]],
-                 workers: dict[str, int] | None = None) -> np.ndarray:
-    nd = len(parts[0][2][0]) if parts else 0
-    grid = shape[:nd]
-    if dtype == object or not parts:
-        out = np.full(shape, fill, dtype=dtype)
-        if dtype == object:
-            out = out.astype(dtype)  # keep the vlen-str marker on the block
-        filled = None
-    else:  # big blocks: fill only the cells no run writes
-        out = np.empty(shape, dtype=dtype)
-        filled = np.zeros(grid, bool)
-    for src, rows, local in parts:
-        if status:
-            at = tuple(local.T)
-            out[at] = _status_values(src, name, rows, workers)
-        else:
-            info = src.infos.get(name)
-            if info is None or info.mode == EMPTY:
-                continue
-            keep = src.present(name, rows)
-            if not keep.any():
-                continue
-            if keep.all():
-                at = tuple(local.T)
-                out[at] = src.fixed(name, rows)
-            else:
-                at = tuple(local[keep].T)
-                out[at] = src.fixed(name, rows[keep])
-        if filled is not None:
-            filled[at] = True
-    if filled is not None and not filled.all():
-        out[~filled] = fill
-    return out
-
-
-def _ragged_block(name: str, mode: str, dtype: np.dtype, n: int,
-                  items: list[tuple[Source, np.ndarray, np.ndarray]]) -> np.ndarray:
-    pieces: list[Any] = [None] * n
-    for src, rows, order in items:
-        info = src.infos.get(name)
-        if info is None or info.mode == EMPTY:
-            continue  # this source has no value of the result for these runs
-        if mode == PICKLE:
-            vals = [np.frombuffer(b, np.uint8) for b in src.as_blobs(name, rows)]
-        else:
-            vals = src.flat(name, rows)
-        for o, v in zip(order, vals):
-            pieces[o] = v
-    got = [np.asarray(p).astype(dtype, copy=False) for p in pieces if p is not None]
-    return np.concatenate(got) if got else np.zeros(0, dtype)
-
-
-def _failure_block(which: int, n: int, items: list[tuple[Source, np.ndarray, np.ndarray]]
-                   ) -> np.ndarray:
-    """Error messages (``which`` 0) or tracebacks (1) of ``n`` failures from their sources:
-    ``items`` are ``(source, rows, positions in the block)``."""
-    out = np.full(n, "", dtype=object).astype(FAILURE_VARS["failure_error"])
-    for src, rows, order in items:
-        out[order] = src.messages(rows)[which]
-    return out
-
-
-def _as_slice(index: np.ndarray) -> slice | np.ndarray:
-    """``index`` as a slice when it is consecutive and increasing (else itself)."""
-    n = len(index)
-    if n and index[-1] - index[0] == n - 1 and (n == 1 or (np.diff(index) == 1).all()):
-        return slice(int(index[0]), int(index[0]) + n)
-    return index
-
-
-def _range_boxes(c0: int, c1: int, shape: tuple[int, ...]
-                 ) -> Iterator[tuple[tuple[slice, ...], int, int]]:
-    """Cover the C-order cells ``c0 .. c1-1`` of a grid of ``shape`` with boxes.
-
-    Yields ``(slices, lo, hi)``: the box ``slices`` holds cells ``c0 + lo .. c0 + hi - 1``
-    in C order; at most ``2 * len(shape) - 1`` boxes.
-    """
-    if c1 <= c0:
-        return
-    if len(shape) == 1:
-        yield (slice(c0, c1),), 0, c1 - c0
-        return
-    inner = math.prod(shape[1:])
-    i0, r0 = divmod(c0, inner)
-    i1, r1 = divmod(c1, inner)
-    if i0 == i1:  # inside one index of the outer dim
-        for box, lo, hi in _range_boxes(r0, r1, shape[1:]):
-            yield (slice(i0, i0 + 1), *box), lo, hi
-        return
-    done = 0
-    if r0:  # the head: the rest of outer index i0
-        for box, lo, hi in _range_boxes(r0, inner, shape[1:]):
-            yield (slice(i0, i0 + 1), *box), lo, hi
-        done, i0 = inner - r0, i0 + 1
-    if i1 > i0:  # whole outer indices
-        yield ((slice(i0, i1), *(slice(0, n) for n in shape[1:])), done,
-               done + (i1 - i0) * inner)
-        done += (i1 - i0) * inner
-    if r1:  # the tail
-        for box, lo, hi in _range_boxes(0, r1, shape[1:]):
-            yield (slice(i1, i1 + 1), *box), done + lo, done + hi
 
 
 class Cube:
@@ -307,7 +182,7 @@ class Cube:
         for src, rows in holders:
             rows = rows[: max(1, nbytes // (len(holders) * per_run))]
             if status:
-                pieces.append(_status_values(src, name, rows, self.workers))
+                pieces.append(status_values(src, name, rows, self.workers))
                 continue
             rows = rows[src.present(name, rows)]
             if not len(rows):
@@ -393,11 +268,11 @@ class Cube:
             try:
                 runs = src.runs[rows]
                 cells = self.cell_of_run[runs]
-                at = _as_slice(cells)  # consecutive cells (C-order batches): copy, no scatter
+                at = as_slice(cells)  # consecutive cells (C-order batches): copy, no scatter
                 for name, status, _, _, _ in specs:
                     out = outs[name]
                     if status:
-                        out[at] = _status_values(src, name, rows, self.workers)
+                        out[at] = status_values(src, name, rows, self.workers)
                         continue
                     info = src.infos.get(name)
                     if info is None or info.mode == EMPTY:
@@ -445,7 +320,7 @@ class Cube:
                             values = values.copy()  # may be a read-only view of the source
                             values[~keep] = fill
                         c0 = int(seg_cells[k])
-                        for box, lo, hi in _range_boxes(c0, c0 + len(part), self.shape):
+                        for box, lo, hi in range_boxes(c0, c0 + len(part), self.shape):
                             bshape = tuple(b.stop - b.start for b in box)
                             put(box, values[lo:hi].reshape(bshape + vshape))
                         del values
@@ -460,10 +335,10 @@ class Cube:
         workers = self.workers if name == "worker" and status else None
         for idx in itertools.product(*(range(b) for b in nblocks)):
             bshape = tuple(c[i] for c, i in zip(self.dask_chunks, idx)) + value_shape
-            task = (_fixed_block, name, status, bshape, dtype, fill, plan.get(idx, []), workers)
+            task = (fixed_block, name, status, bshape, dtype, fill, plan.get(idx, []), workers)
             blocks[idx + (0,) * len(value_shape)] = task
         chunks = self.dask_chunks + tuple((s,) for s in value_shape)
-        return _dask_array(name, blocks, chunks, dtype)
+        return dask_array(name, blocks, chunks, dtype)
 
     def _data(self, eager: bool, *args: Any) -> Any:
         if not eager:
@@ -547,10 +422,10 @@ class Cube:
             "long_name": "run index of each failed run (its cell: the exploration's positions)"})}
         for which, name in enumerate(("failure_error", "failure_traceback")):
             if eager or not blocks:
-                data = (_failure_block(which, *blocks[0]) if blocks
+                data = (failure_block(which, *blocks[0]) if blocks
                         else np.zeros(0, object).astype(dtype))
             else:
-                data = _dask_array(name, {(k,): (_failure_block, which, *b)
+                data = dask_array(name, {(k,): (failure_block, which, *b)
                                           for k, b in blocks.items()},
                                    (tuple(b[0] for b in blocks.values()),), dtype)
             what = "error message" if which == 0 else "traceback"
@@ -621,13 +496,13 @@ class Cube:
             for sid in np.unique(owners[owners >= 0]):
                 order = np.flatnonzero(owners == sid)
                 items.append((self.sources[sid], self.row[runs[order]], order))
-            blocks[(k,)] = (_ragged_block, name, mode, info.dtype, len(cells), items)
+            blocks[(k,)] = (ragged_block, name, mode, info.dtype, len(cells), items)
             sizes.append(int(cell_counts[cells].sum()))
         obs = f"{name}_obs"
         if eager:
-            data = _ragged_block(*blocks[(0,)][1:]) if blocks else np.zeros(0, info.dtype)
+            data = ragged_block(*blocks[(0,)][1:]) if blocks else np.zeros(0, info.dtype)
         else:
-            data = _dask_array(name, blocks, (tuple(sizes),), info.dtype)
+            data = dask_array(name, blocks, (tuple(sizes),), info.dtype)
         if mode == PICKLE:
             attrs["pypetx_kind"] = PICKLE
         out = {name: xr.Variable(obs, data, attrs)}

@@ -24,14 +24,11 @@ files hold ``worker``, ``error`` and ``traceback`` as one string per run; both a
 
 from __future__ import annotations
 
-import io
 import json
-import mmap
 import os
 import re
 import struct
 import tempfile
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -41,7 +38,10 @@ from typing import Any
 import numpy as np
 
 from pypetx.core.batch import BatchResult, ResultMeta
-from pypetx.store.layout import EMPTY, FIXED, PICKLE, RAGGED, ResultInfo, fill_value
+from pypetx.core.values import EMPTY, FIXED, PICKLE, classify
+from pypetx.store.layout import RAGGED, ResultInfo
+from pypetx.store.npz import FastNpz as _FastNpz  # a name tests replace to forbid disk reads
+from pypetx.store.npz import write_npz
 
 __all__ = ["Journal", "JournalEntry", "encode_result", "fsync_dir", "write_atomic"]
 
@@ -51,10 +51,6 @@ _STATUS_STR = ("worker", "error", "traceback")
 _PER_BATCH = frozenset(["meta", "worker", "msg_rows", "msg_error", "msg_traceback"])
 #: Journal status layout written by this version (see the module docstring).
 _STATUS_LAYOUT = 2
-
-
-#: Members at least this large are memory-mapped rather than read into a buffer.
-_MAP_BYTES = 1 << 20
 
 
 def fsync_dir(directory: Path) -> None:
@@ -82,169 +78,6 @@ def write_atomic(path: Path, write: Any) -> None:
     fsync_dir(path.parent)
 
 
-#: Local file header, central directory entry and end record of a stored (uncompressed)
-#: zip member, as ``zipfile`` writes them (version 2.0, no flags, DOS date 1980-01-01).
-_ZIP_LOCAL = struct.Struct("<4sHHHHHIIIHH")
-_ZIP_CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
-_ZIP_END = struct.Struct("<4sHHHHIIH")
-_DOS_DATE = (1 << 5) | 1
-
-
-def _npy_header(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.lib.format.write_array_header_1_0(buf, np.lib.format.header_data_from_array_1_0(arr))
-    return buf.getvalue()
-
-
-def write_npz(f: Any, arrays: dict[str, np.ndarray]) -> None:
-    """Write ``arrays`` as an uncompressed ``.npz`` (what ``np.savez`` writes), faster.
-
-    ``np.savez`` copies every array into the zip stream in pieces; this writes each
-    member's header and the array's own buffer (one ``crc32`` pass, no copy of contiguous
-    arrays). Files that would need zip64 (>= 4 GiB) or arrays numpy cannot describe with a
-    version 1.0 header go through ``np.savez``.
-    """
-    members = []
-    offset = 0
-    for name, arr in arrays.items():
-        arr = np.asarray(arr)
-        if not arr.flags.c_contiguous:  # (np.ascontiguousarray would make 0-d arrays 1-d)
-            arr = np.ascontiguousarray(arr)
-        if arr.dtype.hasobject:
-            return np.savez(f, **arrays)
-        try:
-            header = _npy_header(arr)
-        except ValueError:  # header too long for format 1.0
-            return np.savez(f, **arrays)
-        data = arr.reshape(-1).view(np.uint8) if arr.size else b""
-        size = len(header) + (data.nbytes if arr.size else 0)
-        members.append((f"{name}.npy".encode(), header, data, size, offset))
-        offset += _ZIP_LOCAL.size + len(members[-1][0]) + size
-    central = sum(_ZIP_CENTRAL.size + len(m[0]) for m in members)
-    if offset + central >= 0xFFFFFFFF or len(members) >= 0xFFFF:
-        return np.savez(f, **arrays)
-    entries = []
-    for fname, header, data, size, off in members:
-        crc = zlib.crc32(data, zlib.crc32(header)) & 0xFFFFFFFF
-        f.write(_ZIP_LOCAL.pack(b"PK\x03\x04", 20, 0, 0, 0, _DOS_DATE, crc, size, size,
-                                len(fname), 0))
-        f.write(fname)
-        f.write(header)
-        if len(data):
-            f.write(data)
-        entries.append(_ZIP_CENTRAL.pack(b"PK\x01\x02", 20, 20, 0, 0, 0, _DOS_DATE, crc,
-                                         size, size, len(fname), 0, 0, 0, 0, 0, off) + fname)
-    directory = b"".join(entries)
-    f.write(directory)
-    f.write(_ZIP_END.pack(b"PK\x05\x06", 0, 0, len(entries), len(entries), len(directory),
-                          offset, 0))
-
-
-_NPY_HEADER = re.compile(
-    r"^\{'descr': '([<>|=][A-Za-z]\d*)', 'fortran_order': (True|False), "
-    r"'shape': \(((?:\d+, ?)*\d*)\), \}\s*$"
-)
-
-
-class _FastNpz:
-    """Read members of an uncompressed ``.npz`` (what ``np.savez`` writes) cheaply.
-
-    ``np.load`` parses the zip directory and every ``.npy`` header with ``ast``; for the
-    many small batch files of a sweep that dominates consolidation. This reads the central
-    directory once and each member with one ``pread``; anything unusual (compression,
-    zip64, an exotic dtype) raises ``ValueError`` and the caller falls back to ``np.load``.
-    """
-
-    def __init__(self, path: Path):
-        self.path = path
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            tail = min(size, 22 + 65535)
-            f.seek(size - tail)
-            buf = f.read(tail)
-            end = buf.rfind(b"PK\x05\x06")
-            if end < 0 or len(buf) - end < 22:
-                raise ValueError("no zip directory")
-            n, cd_size, cd_off = struct.unpack_from("<HII", buf, end + 10)
-            if cd_off == 0xFFFFFFFF or n == 0xFFFF:
-                raise ValueError("zip64")
-            f.seek(cd_off)
-            cd = f.read(cd_size)
-        self.members: dict[str, tuple[int, int]] = {}
-        pos = 0
-        for _ in range(n):
-            if cd[pos:pos + 4] != b"PK\x01\x02":
-                raise ValueError("bad zip directory")
-            method, csize, usize, nlen, elen, clen, off = struct.unpack_from(
-                "<H8xII HHH8xI".replace(" ", ""), cd, pos + 10)
-            name = cd[pos + 46 : pos + 46 + nlen].decode()
-            if method != 0 or csize != usize or csize == 0xFFFFFFFF or off == 0xFFFFFFFF:
-                raise ValueError("compressed or zip64 member")
-            if name.endswith(".npy"):
-                self.members[name[:-4]] = (off, usize)
-            pos += 46 + nlen + elen + clen
-
-    @staticmethod
-    def _parse(buf: Any) -> np.ndarray:
-        mv = memoryview(buf)
-        if bytes(mv[:6]) != b"\x93NUMPY":
-            raise ValueError("not an npy member")
-        if mv[6] == 1:
-            hlen, start = struct.unpack_from("<H", mv, 8)[0], 10
-        else:
-            hlen, start = struct.unpack_from("<I", mv, 8)[0], 12
-        m = _NPY_HEADER.match(bytes(mv[start : start + hlen]).decode("latin1"))
-        if m is None:
-            raise ValueError("unusual npy header")
-        dtype = np.dtype(m.group(1))
-        if dtype.hasobject:
-            raise ValueError("object dtype")
-        shape = tuple(int(x) for x in m.group(3).replace(" ", "").split(",") if x)
-        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
-        arr = np.frombuffer(mv, dtype=dtype, count=count, offset=start + hlen)
-        return arr.reshape(shape, order="F" if m.group(2) == "True" else "C")
-
-    def read(self, names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
-        """Members by name (all by default). Large members named explicitly are read-only
-        views of the memory-mapped file (no copy of what may be most of the data)."""
-        out = {}
-        with open(self.path, "rb", buffering=0) as f:
-            if names is None:  # everything: one read of the whole file
-                data = bytearray(os.fstat(f.fileno()).st_size)
-                view, got = memoryview(data), 0
-                while got < len(data):
-                    k = f.readinto(view[got:])
-                    if not k:
-                        raise ValueError("short read")
-                    got += k
-                for name, (off, size) in self.members.items():
-                    nlen, elen = struct.unpack_from("<HH", data, off + 26)
-                    start = off + 30 + nlen + elen
-                    out[name] = self._parse(view[start : start + size])
-                return out
-            fd = f.fileno()
-            for name in names:
-                off, size = self.members[name]
-                nlen, elen = struct.unpack_from("<HH", os.pread(fd, 30, off), 26)
-                start = off + 30 + nlen + elen
-                if size >= _MAP_BYTES:
-                    out[name] = self._parse(self._mapped(fd)[start : start + size])
-                    continue
-                data = bytearray(os.pread(fd, size, start))
-                if len(data) != size:
-                    raise ValueError("short read")
-                out[name] = self._parse(data)
-        return out
-
-    def _mapped(self, fd: int) -> memoryview:
-        """The whole file, memory-mapped read-only (mapped once; batch files are never
-        modified, only replaced or deleted, which leaves a mapping valid)."""
-        if getattr(self, "_map", None) is None:
-            self._map = memoryview(mmap.mmap(fd, 0, access=mmap.ACCESS_READ))
-        return self._map
-
-
 def _meta_dict(meta: ResultMeta | None) -> dict[str, Any]:
     if meta is None:
         return {}
@@ -270,53 +103,27 @@ def encode_result(
 ) -> tuple[ResultInfo, dict[str, np.ndarray]]:
     """Turn one result of a batch into numpy arrays and the :class:`ResultInfo` they carry.
 
-    Returns the info and a dict of arrays keyed by suffix (``"v"``, ``"p"``, ``"n"``,
-    ``"s"``); see the module docstring.
+    The values are classified by :func:`pypetx.core.values.classify` (what the worker
+    stacked is fixed already). Returns the info and a dict of arrays keyed by suffix
+    (``"v"``, ``"p"``, ``"n"``, ``"s"``); see the module docstring.
     """
     metad = _meta_dict(meta)
-    if isinstance(values, np.ndarray) and values.dtype != object and metad.get("kind") != PICKLE:
-        n = len(values)
-        pres = np.ones(n, bool) if present is None else np.asarray(present, bool)
-        info = ResultInfo(name, FIXED, values.dtype, tuple(values.shape[1:]), values.ndim - 1, metad)
-        return info, {"v": values, "p": pres}
-    rows = list(values)
-    pres = np.array([v is not None for v in rows], bool)
-    if present is not None:
-        pres &= np.asarray(present, bool)
-    arrays: list[np.ndarray | None] = []
-    as_pickle = metad.get("kind") == PICKLE
-    for v, p in zip(rows, pres):
-        if not p or as_pickle:
-            arrays.append(None)
-            continue
-        try:
-            a = np.asarray(v)
-        except (ValueError, TypeError):  # ragged nested lists and the like
-            a = None
-        if a is None or a.dtype == object or a.dtype.kind not in "biufcUSMm":
-            as_pickle = True
-        arrays.append(a)
-    if as_pickle:
-        blob, counts = _pickle_rows(rows, pres)
-        info = ResultInfo(name, PICKLE, np.dtype(np.uint8), None, 0, metad)
+    got = classify(values, present, pickle=metad.get("kind") == PICKLE)
+    pres = got.present
+    if got.mode == PICKLE:
+        blob, counts = _pickle_rows(list(values), pres)
+        info = ResultInfo(name, PICKLE, got.dtype, None, 0, metad)
         return info, {"v": blob, "n": counts, "p": pres}
-    got = [a for a in arrays if a is not None]
-    if not got:  # nothing present in this batch: say nothing about shape or dtype
-        info = ResultInfo(name, EMPTY, np.dtype("float64"), (), 0, metad)
-        return info, {"v": np.full(len(rows), np.nan), "p": pres}
-    dtype = np.result_type(*[a.dtype for a in got])
-    shapes = {a.shape for a in got}
-    if len(shapes) == 1:
-        shape = shapes.pop()
-        out = np.full((len(rows), *shape), fill_value(dtype), dtype=dtype)
-        for i, a in enumerate(arrays):
-            if a is not None:
-                out[i] = a
-        return ResultInfo(name, FIXED, dtype, shape, len(shape), metad), {"v": out, "p": pres}
-    ndim = max(a.ndim for a in got)
-    flat = [np.zeros(0, dtype) if a is None else a.ravel().astype(dtype) for a in arrays]
-    shp = np.zeros((len(rows), ndim), np.int64)
-    for i, a in enumerate(arrays):
+    if got.mode == EMPTY:  # nothing present in this batch: say nothing about shape or dtype
+        info = ResultInfo(name, EMPTY, got.dtype, (), 0, metad)
+        return info, {"v": np.full(len(pres), np.nan), "p": pres}
+    if got.mode == FIXED:
+        return ResultInfo(name, FIXED, got.dtype, got.shape, got.ndim, metad), {
+            "v": got.data, "p": pres}
+    dtype, ndim = got.dtype, got.ndim
+    flat = [np.zeros(0, dtype) if a is None else a.ravel().astype(dtype) for a in got.data]
+    shp = np.zeros((len(pres), ndim), np.int64)
+    for i, a in enumerate(got.data):
         if a is not None:
             shp[i, ndim - a.ndim :] = a.shape
             shp[i, : ndim - a.ndim] = 1

@@ -23,13 +23,18 @@ import numpy as np
 import xarray as xr
 
 from pypetx.core.trajectory import run_name  # one definition of pypet's run names
+from pypetx.core.values import EMPTY, FIXED, PICKLE, RAGGED, fill_value
 
 __all__ = [
     "ALL_STATUS",
+    "EMPTY",
     "FAILURE_DIM",
     "FAILURE_VARS",
+    "FIXED",
     "FORMAT_VERSION",
     "NO_WORKER",
+    "PICKLE",
+    "RAGGED",
     "RUN_DIM",
     "STATUS_VARS",
     "WORKER_NAMES",
@@ -83,10 +88,8 @@ FAILURE_VARS: dict[str, np.dtype] = {
 LEGACY_STATUS = ("error", "traceback")
 #: Every status variable name of either format (not results).
 ALL_STATUS = (*STATUS_VARS, *FAILURE_VARS, *LEGACY_STATUS)
-#: Storage modes of a result variable.
-FIXED, RAGGED, PICKLE = "fixed", "ragged", "pickle"
-#: A result no run of a batch produced: it says nothing about shape or dtype.
-EMPTY = "empty"
+# Storage modes of a result variable (FIXED, RAGGED, PICKLE, EMPTY) and fill_value come
+# from pypetx.core.values, where per-run values are classified.
 
 
 def dim_name(full_name: str, all_names: Sequence[str]) -> str:
@@ -475,31 +478,6 @@ def result_dims(info: ResultInfo) -> tuple[str, ...]:
     if dims and len(dims) == ndim:
         return tuple(dims)
     return tuple(f"{info.name}_dim_{k}" for k in range(ndim))
-
-
-_INT_FILL = {
-    ("i", 1): -127, ("i", 2): -32767, ("i", 4): -2147483647, ("i", 8): -9223372036854775806,
-    ("u", 1): 255, ("u", 2): 65535, ("u", 4): 4294967295, ("u", 8): 18446744073709551614,
-}
-
-
-def fill_value(dtype: np.dtype) -> Any:
-    """What a run without a value holds: NaN for floats, the netCDF default fill for
-    integers, ``False`` for booleans, ``""`` for strings."""
-    if dtype.kind in "fc":
-        return np.nan
-    if dtype.kind in "iu":
-        # netCDF default fill values (NC_FILL_INT, ...): CF readers mask them.
-        return _INT_FILL[dtype.kind, dtype.itemsize]
-    if dtype.kind == "b":
-        return False
-    if dtype.kind in "US" or dtype == object:
-        return ""
-    if dtype.kind == "M":
-        return np.datetime64("NaT")
-    if dtype.kind == "m":
-        return np.timedelta64("NaT")
-    return 0
 
 
 def variable_attrs(info: ResultInfo) -> dict[str, Any]:

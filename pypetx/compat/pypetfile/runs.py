@@ -19,6 +19,7 @@ from pypetx.compat.pypetfile.leaves import (
 from pypetx.compat.pypetfile.reader import LeafRef, PypetFile, TrajectoryIndex
 from pypetx.compat.pypetfile.tree import Renamer
 from pypetx.core.batch import BatchResult, ResultMeta
+from pypetx.core.values import stack_results
 
 __all__ = ["WORKER", "run_batches"]
 
@@ -49,8 +50,6 @@ def run_batches(pf: PypetFile, index: TrajectoryIndex, n_runs: int, gate: Pickle
     batch_size : int
         Runs per batch (what is read into memory at once).
     """
-    from pypetx.engine.task import _stack
-
     where = f"{pf.path} trajectory {index.name!r}"
     by_run: dict[int, list[tuple[str, LeafRef]]] = {}
     comments: dict[str, str] = {}
@@ -90,7 +89,7 @@ def run_batches(pf: PypetFile, index: TrajectoryIndex, n_runs: int, gate: Pickle
                     entry[0].append(k)
                     entry[1].append(value)
                     base[name] = var
-        results, present = _stack(collected, len(chunk))
+        results, present = stack_results(collected, len(chunk), pickled=pickled)
         meta = {name: ResultMeta(comment=comments.get(base[name], ""),
                                  kind="pickle" if name in pickled else "scalar")
                 for name in collected}

@@ -37,7 +37,7 @@ class Renamer:
     the trajectory; not identifiers) get a valid name; :meth:`warn` lists them."""
 
     def __init__(self, where: str) -> None:
-        from pypetx.core.trajectory import ParameterGroup, ResultGroup, Trajectory
+        from pypetx.compat.trajectory import ParameterGroup, ResultGroup, Trajectory
         from pypetx.core.tree import reserved_names
 
         self.where = where
@@ -112,10 +112,10 @@ def build_trajectory(pf: PypetFile, index: TrajectoryIndex, gate: PickleGate,
         pypet never stored the parameters, or an explored range is missing or pickled
         without ``allow_pickle``.
     """
-    from pypetx.core import parameters as leaves
+    from pypetx.compat import leaves
     from pypetx.compat.pypetfile.grid import grid_axes
     from pypetx.core.explore import Exploration
-    from pypetx.core.trajectory import Trajectory
+    from pypetx.compat.trajectory import Trajectory
 
     where = f"{pf.path} trajectory {index.name!r}"
     if index.explored and not any(leaf.path.startswith("parameters.") for leaf in index.leaves):

@@ -20,16 +20,15 @@ Run results live in the cube whatever the mode: they are read cell by cell on ac
 
 Modules: :mod:`~pypetx.env.loading.files` (which trajectory of a file),
 :mod:`~pypetx.env.loading.reading` (tree and exploration from the file),
-:mod:`~pypetx.env.loading.writing` (the tree to the file), :mod:`~pypetx.env.loading.runs`
-(results and status of all runs by pypet's names).
+:mod:`~pypetx.env.loading.writing` (the tree to the file). Results and status of all
+runs by pypet's names are :mod:`pypetx.compat.runinfo`.
 """
 
 from __future__ import annotations
 
 from pypetx.env.loading.files import trajectory_names
 from pypetx.env.loading.reading import load, load_into, load_item, read_records
-from pypetx.env.loading.runs import get_from_runs, is_completed, run_information
 from pypetx.env.loading.writing import replace_stored, store
 
-__all__ = ["get_from_runs", "is_completed", "load", "load_into", "load_item", "read_records",
-           "replace_stored", "run_information", "store", "trajectory_names"]
+__all__ = ["load", "load_into", "load_item", "read_records", "replace_stored", "store",
+           "trajectory_names"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pypetx.compat.exceptions import DataNotInStorageError
+from pypetx.base.errors import NotStoredError
+
 
 PathLike = str | os.PathLike[str]
 
@@ -29,21 +30,21 @@ def pick(path: PathLike, name: str | None, index: int | None, fallback: str | No
 
     Raises
     ------
-    DataNotInStorageError
+    NotStoredError
         No file, no trajectory in it, or none by that name or index.
     """
     if not Path(path).exists():
-        raise DataNotInStorageError(f"no results file at {path}")
+        raise NotStoredError(f"no results file at {path}")
     if name is not None and index is not None:
         raise ValueError("give a trajectory name or an index, not both")
     names = trajectory_names(path)
     if not names:
-        raise DataNotInStorageError(f"{path} holds no pypetx trajectory")
+        raise NotStoredError(f"{path} holds no pypetx trajectory")
     if index is not None:
         try:
             return names[index]
         except IndexError:
-            raise DataNotInStorageError(
+            raise NotStoredError(
                 f"{path} holds {len(names)} trajectories ({', '.join(names)}); "
                 f"there is no index {index}") from None
     if name is None:
@@ -52,7 +53,7 @@ def pick(path: PathLike, name: str | None, index: int | None, fallback: str | No
         else:
             name = names[0]
     if name not in names:
-        raise DataNotInStorageError(
+        raise NotStoredError(
             f"{path} has no trajectory {name!r}; available: {', '.join(names)} "
             f"(pass name= or index=)")
     return name

@@ -12,8 +12,7 @@ from typing import Any
 import numpy as np
 
 from pypetx.compat.constants import LOAD_DATA, LOAD_NOTHING, LOAD_SKELETON
-from pypetx.compat.exceptions import DataNotInStorageError
-from pypetx.base.errors import StorageError
+from pypetx.base.errors import NotStoredError, StorageError
 from pypetx.env.loading.files import pick
 
 PathLike = str | os.PathLike[str]
@@ -174,7 +173,7 @@ def load(path: PathLike, name: str | None = None, *, index: int | None = None,
 
     Raises
     ------
-    DataNotInStorageError
+    NotStoredError
         No such file or trajectory (a :class:`~pypetx.base.errors.StorageError`).
     """
     from pypetx.core.trajectory import Trajectory
@@ -265,6 +264,6 @@ def load_item(traj: Any, item: Any, *, load_only: Any = None, allow_pickle: bool
             leaf._kind = rec.get("kind") or leaf._kind
     missing = wanted - found
     if missing and load_only is None:
-        raise DataNotInStorageError(
+        raise NotStoredError(
             f"{path} group {traj.name} has no stored data for {', '.join(sorted(missing))}; "
             "store it first (traj.f_store())")

@@ -17,8 +17,7 @@ def _in_engine_run(traj: Any) -> bool:
     """Whether ``traj`` is the skeleton a run is executing with (on a worker)."""
     from pypetx.engine import task
 
-    return getattr(traj, "_manual_run", False) or any(
-        spec.skeleton is traj for spec in task._SPECS.values())
+    return getattr(traj, "_manual_run", False) or task.runs_with(traj)
 
 
 def _file_of(traj: Any, path: PathLike | None) -> str:
@@ -34,7 +33,6 @@ def _write(traj: Any, path: PathLike, records: list[dict[str, Any]], attrs: Mapp
            *, resume: bool, storage: str = "auto", complevel: int | None = None) -> None:
     """Write ``records`` as the stored tree (with the runs done by ``manual_run``) and
     reopen the cube as ``traj.dataset``."""
-    from pypetx.compat.manual import flush_manual_runs
     from pypetx.core.explore import Exploration
     from pypetx.store import open_store
 
@@ -43,7 +41,8 @@ def _write(traj: Any, path: PathLike, records: list[dict[str, Any]], attrs: Mapp
     backend = open_store(path, traj.name, storage=storage, **opts)
     try:
         backend.open(exploration, records, attrs, resume=resume)
-        flush_manual_runs(traj, backend)
+        for batch in traj.take_pending_batches():  # pypet's manual runs
+            backend.write_batch(batch)
         if traj._dataset is not None:  # HDF5: no writer while a reader has it open
             traj._dataset.close()
         traj._dataset = backend.finalize()

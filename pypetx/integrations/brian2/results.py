@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from pypetx.integrations.brian2.quantities import display_unit, split_quantity, units_string
-from pypetx.core.parameters import Parameter, Result
+from pypetx.compat.leaves import Parameter, Result
 
 __all__ = ["Brian2MonitorResult", "Brian2Parameter", "Brian2Result", "add_result",
            "monitor_items"]
@@ -139,7 +139,7 @@ def add_result(traj: Any, name: str, value: Any = None, comment: str = "", **ite
                 kwargs["units"] = units
             if dims is not None:
                 kwargs["dims"] = dims
-            traj.f_add_result(item, values, **kwargs)
+            traj.add_result(item, values, **kwargs)
 
 
 class Brian2Result(Result):

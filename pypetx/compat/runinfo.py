@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from pypetx.compat.exceptions import DataNotInStorageError
+from pypetx.base.errors import NotStoredError
+
 
 #: Where pypet keeps results added outside of runs with ``$`` (the default run).
 _DEFAULT_RUN_GROUPS = ("results.runs.run_ALL", "results.run_set_ALL.run_ALL",
@@ -74,12 +75,13 @@ def get_from_runs(traj: Any, name: str, *, use_indices: bool = False,
     ``statistics.rate``) when that names one result.
     """
     from pypetx.compat.runresults import cell_index
-    from pypetx.core.parameters import Result
     from pypetx.engine.runview import result_variable
+
+    Result = traj.node_classes.result
 
     ds = traj._dataset
     if ds is None:
-        raise DataNotInStorageError(f"trajectory {traj.name!r} has no results yet: run it "
+        raise NotStoredError(f"trajectory {traj.name!r} has no results yet: run it "
                                     "(env.run) or load it (f_load)")
     var = result_variable(name)
     default = _default_run_value(traj, var, fast_access) if include_default_run else None

@@ -1,0 +1,54 @@
+"""pypet's names on the per-run view (``traj.f_add_result``, ``traj.v_idx``, ...).
+
+The engine builds the run view class that the trajectory's ``node_classes`` table names;
+pypetx's user-facing trajectory names :class:`RunView` here. The names are class
+attributes bound to the plain methods, so the per-run path costs what the plain one does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pypetx.engine import runview as plain
+from pypetx.engine.runview import result_variable
+
+__all__ = ["RunView", "result_variable"]
+
+
+class GroupView(plain.GroupView):
+    f_add_result = plain.GroupView.add_result
+
+
+class RunResultsView(plain.RunResultsView):
+    f_add_result = plain.RunResultsView.add_result
+
+
+class RunView(plain.RunView):
+    """What ``fn(traj)`` gets for one run, with pypet's names: ``traj.f_add_result``,
+    ``traj.v_idx``, ``traj.v_crun``, ``traj.f_get``, ..."""
+
+    group_view_class = GroupView
+    results_view_class = RunResultsView
+
+    f_add_result = plain.RunView.add_result
+    f_add_derived_parameter = plain.RunView.add_derived_parameter
+    v_idx = plain.RunView.idx
+    v_crun = plain.RunView.crun
+    v_name = plain.RunView.name
+
+    def f_get(self, name: str, fast_access: bool = False, **_ignored: Any) -> Any:
+        self._sync()
+        return self._skeleton.f_get(name, fast_access=fast_access)
+
+    def f_get_explored_parameters(self, fast_access: bool = False, copy: bool = True) -> dict:
+        self._sync()
+        return self._skeleton.f_get_explored_parameters(fast_access=fast_access)
+
+    @property
+    def v_standard_result(self) -> Any:
+        """pypet's class for results added by name alone (see ``standard_result``)."""
+        return self._standard_result or self._skeleton.v_standard_result
+
+    @v_standard_result.setter
+    def v_standard_result(self, cls: Any) -> None:
+        self.standard_result = cls

@@ -1,0 +1,160 @@
+"""The tasks that compute one block of a cube's variables from the sources holding its runs.
+
+Each function takes plain arguments (sources, rows, positions) so a dask graph can carry
+it as a task; :class:`pypetx.store.cube.Cube` plans which rows of which source go into
+which block, and calls the same functions directly when it assembles a cube eagerly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from pypetx.core.values import EMPTY, PICKLE
+from pypetx.store.layout import FAILURE_VARS, NO_WORKER
+from pypetx.store.sources import Source
+
+__all__ = ["as_slice", "dask_array", "failure_block", "fixed_block", "ragged_block",
+           "range_boxes", "status_values", "worker_codes"]
+
+_counter = itertools.count()
+
+
+def dask_array(name: str, blocks: dict[tuple[int, ...], tuple], chunks, dtype) -> Any:
+    """A dask array from one task per block (no argument hashing: the plans can be big)."""
+    import dask.array as da
+    from dask.highlevelgraph import HighLevelGraph
+
+    key = f"pypetx-{name}-{next(_counter)}"
+    dsk = {(key, *idx): task for idx, task in blocks.items()}
+    graph = HighLevelGraph.from_collections(key, dsk, dependencies=())
+    ndim = len(chunks)
+    return da.Array(graph, key, chunks, dtype=dtype, meta=np.empty((0,) * ndim, dtype))
+
+
+def worker_codes(src: Source, rows: np.ndarray, table: dict[str, int]) -> np.ndarray:
+    """The cube's worker codes of ``rows`` of ``src`` (``table``: name -> code)."""
+    names, codes = src.workers(rows)
+    # the extra last entry maps a source's own -1 (unknown) to -1
+    lut = np.array([table.get(n, NO_WORKER) if n else NO_WORKER for n in names] + [NO_WORKER],
+                   np.int32)
+    return lut[codes]
+
+
+def status_values(src: Source, name: str, rows: np.ndarray,
+                  workers: dict[str, int] | None) -> np.ndarray:
+    """Status ``name`` of ``rows`` of ``src``; ``worker`` as the cube's codes."""
+    if name == "worker":
+        return worker_codes(src, rows, workers or {})
+    return src.status(name, rows)
+
+
+def fixed_block(name: str, status: bool, shape: tuple[int, ...], dtype: np.dtype, fill: Any,
+                parts: list[tuple[Source, np.ndarray, np.ndarray]],
+                workers: dict[str, int] | None = None) -> np.ndarray:
+    """One block of a status variable or fixed result: ``parts`` are ``(source, rows,
+    positions in the block)``; cells no run writes hold ``fill``."""
+    nd = len(parts[0][2][0]) if parts else 0
+    grid = shape[:nd]
+    if dtype == object or not parts:
+        out = np.full(shape, fill, dtype=dtype)
+        if dtype == object:
+            out = out.astype(dtype)  # keep the vlen-str marker on the block
+        filled = None
+    else:  # big blocks: fill only the cells no run writes
+        out = np.empty(shape, dtype=dtype)
+        filled = np.zeros(grid, bool)
+    for src, rows, local in parts:
+        if status:
+            at = tuple(local.T)
+            out[at] = status_values(src, name, rows, workers)
+        else:
+            info = src.infos.get(name)
+            if info is None or info.mode == EMPTY:
+                continue
+            keep = src.present(name, rows)
+            if not keep.any():
+                continue
+            if keep.all():
+                at = tuple(local.T)
+                out[at] = src.fixed(name, rows)
+            else:
+                at = tuple(local[keep].T)
+                out[at] = src.fixed(name, rows[keep])
+        if filled is not None:
+            filled[at] = True
+    if filled is not None and not filled.all():
+        out[~filled] = fill
+    return out
+
+
+def ragged_block(name: str, mode: str, dtype: np.dtype, n: int,
+                  items: list[tuple[Source, np.ndarray, np.ndarray]]) -> np.ndarray:
+    pieces: list[Any] = [None] * n
+    for src, rows, order in items:
+        info = src.infos.get(name)
+        if info is None or info.mode == EMPTY:
+            continue  # this source has no value of the result for these runs
+        if mode == PICKLE:
+            vals = [np.frombuffer(b, np.uint8) for b in src.as_blobs(name, rows)]
+        else:
+            vals = src.flat(name, rows)
+        for o, v in zip(order, vals):
+            pieces[o] = v
+    got = [np.asarray(p).astype(dtype, copy=False) for p in pieces if p is not None]
+    return np.concatenate(got) if got else np.zeros(0, dtype)
+
+
+def failure_block(which: int, n: int, items: list[tuple[Source, np.ndarray, np.ndarray]]
+                   ) -> np.ndarray:
+    """Error messages (``which`` 0) or tracebacks (1) of ``n`` failures from their sources:
+    ``items`` are ``(source, rows, positions in the block)``."""
+    out = np.full(n, "", dtype=object).astype(FAILURE_VARS["failure_error"])
+    for src, rows, order in items:
+        out[order] = src.messages(rows)[which]
+    return out
+
+
+def as_slice(index: np.ndarray) -> slice | np.ndarray:
+    """``index`` as a slice when it is consecutive and increasing (else itself)."""
+    n = len(index)
+    if n and index[-1] - index[0] == n - 1 and (n == 1 or (np.diff(index) == 1).all()):
+        return slice(int(index[0]), int(index[0]) + n)
+    return index
+
+
+def range_boxes(c0: int, c1: int, shape: tuple[int, ...]
+                 ) -> Iterator[tuple[tuple[slice, ...], int, int]]:
+    """Cover the C-order cells ``c0 .. c1-1`` of a grid of ``shape`` with boxes.
+
+    Yields ``(slices, lo, hi)``: the box ``slices`` holds cells ``c0 + lo .. c0 + hi - 1``
+    in C order; at most ``2 * len(shape) - 1`` boxes.
+    """
+    if c1 <= c0:
+        return
+    if len(shape) == 1:
+        yield (slice(c0, c1),), 0, c1 - c0
+        return
+    inner = math.prod(shape[1:])
+    i0, r0 = divmod(c0, inner)
+    i1, r1 = divmod(c1, inner)
+    if i0 == i1:  # inside one index of the outer dim
+        for box, lo, hi in range_boxes(r0, r1, shape[1:]):
+            yield (slice(i0, i0 + 1), *box), lo, hi
+        return
+    done = 0
+    if r0:  # the head: the rest of outer index i0
+        for box, lo, hi in range_boxes(r0, inner, shape[1:]):
+            yield (slice(i0, i0 + 1), *box), lo, hi
+        done, i0 = inner - r0, i0 + 1
+    if i1 > i0:  # whole outer indices
+        yield ((slice(i0, i1), *(slice(0, n) for n in shape[1:])), done,
+               done + (i1 - i0) * inner)
+        done += (i1 - i0) * inner
+    if r1:  # the tail
+        for box, lo, hi in range_boxes(0, r1, shape[1:]):
+            yield (slice(i1, i1 + 1), *box), done + lo, done + hi
