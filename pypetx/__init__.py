@@ -79,6 +79,7 @@ __all__ = [
     "open_results",
     "random_sample",
     "resume_file",
+    "save",
     "sobol",
     "sweep",
     "zip_product",
@@ -88,6 +89,7 @@ __all__ = [
 # Reading results needs xarray (~0.25 s to import): loaded on first use, so that
 # ``import pypetx`` stays light for scripts that only declare and run.
 _LAZY = {"open_results": "pypetx.store.load", "failures": "pypetx.store.load"}
+_LAZY["save"] = "pypetx.env.save"  # stores a lazy sweep (pypetx.sweep(..., lazy=True))
 
 
 def __getattr__(name: str):

@@ -38,5 +38,5 @@ def resume_file(path: str | os.PathLike[str], name: str | None = None,
     if fn is None:
         fn = recorded_function(str(path), traj.name, allow_pickle=allow_pickle)
     env = Environment(traj, filename=str(path), resume=True, **env_options)
-    env.resume(fn, rerun_failed=rerun_failed)
+    env.run_missing(fn, rerun_failed=rerun_failed)
     return env

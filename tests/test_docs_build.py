@@ -25,7 +25,8 @@ import pypetx.config
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 #: pages whose examples run (trajectory.md and parameters.md: tests/test_docs_pages.py)
-PAGES = ["index.md", "getting-started.md", "tutorial.md", "analysis.md", "cookbook.md"]
+PAGES = ["index.md", "getting-started.md", "tutorial.md", "analysis.md", "cookbook.md",
+         "lazy.md"]
 BLOCK = re.compile(r"^```(python|console)\n(.*?)^```", flags=re.DOTALL | re.MULTILINE)
 
 

@@ -343,3 +343,26 @@ def test_sweep_into_a_file_twice_needs_overwrite_or_resume(tmp_path):
     assert ds.result.values.tolist() == [3, 6]
     ds = sweep(lambda x: 3 * x, x=[1, 2, 5], filename=path, cluster="synchronous", resume=True)
     assert ds.result.values.tolist() == [3, 6, 15]
+
+
+def test_a_run_failing_after_adding_a_result_keeps_the_batch(tmp_path):
+    """Regression: a run that added a result, then failed (here: linking to its own result,
+    which a run cannot), left an empty entry that crashed the whole batch with an
+    IndexError; now that run fails with its own error and the other runs keep theirs."""
+    env = _env(tmp_path, cluster="synchronous", on_error="continue")
+    env.traj.f_explore(cartesian_product({"x": [1.0, 2.0, 3.0], "y": [1.0]}))
+
+    def job(traj):
+        traj.f_add_result("z", traj.x * traj.y)
+        if traj.x > 1.0:
+            traj.f_add_result("w", traj.x)
+            traj.f_add_link("zz", traj.results.z)  # a value, not a node: LinkError
+
+    env.run(job)
+    ds = env.dataset
+    table = pypetx.failures(ds)
+    assert table.index.tolist() == [1, 2]
+    assert all(e.startswith("LinkError") for e in table.error)
+    assert ds.completed.values.ravel().tolist() == [True, False, False]
+    assert float(ds.z.sel(x=1.0, y=1.0)) == 1.0 and np.isnan(ds.z.sel(x=2.0, y=1.0))
+    assert "w" not in ds  # only failed runs added it: nothing of it is kept

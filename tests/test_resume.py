@@ -285,3 +285,28 @@ def test_disk_full_stops_clearly_and_resumes_losing_nothing(tmp_path, small_tmpf
         np.testing.assert_array_equal(ds.z.values, np.outer(np.arange(50.0), np.arange(40.0)))
     executed_after = len(log.read_text().split()) - executed_before
     assert executed_after <= 2000 - stored + 32  # only what was not stored (+ in flight)
+
+
+def test_load_for_resume_is_the_loader(tmp_path):
+    """One loader: resuming reads the file as pypetx.load does (typed explored values,
+    the stored tree, the lazy cube), without unpickling anything."""
+    import pypetx
+    from pypetx.compat import constants
+    from pypetx.env.loading import modes
+
+    path = tmp_path / "t.h5"
+    env = Environment(trajectory="T", filename=str(path), cluster="synchronous", progress=False)
+    env.traj.f_add_parameter("v", np.zeros(2))
+    env.traj.f_add_parameter("scale", 3)
+    env.traj.f_explore({"v": [np.zeros(2), np.ones(2)]})
+    env.run(lambda traj: traj.f_add_result("s", float(traj.v.sum()) * traj.scale))
+    resumed, loaded = load_for_resume(str(path)), pypetx.load(path)
+    assert len(resumed.to_records()) == len(loaded.to_records())
+    assert resumed.name == "T" and resumed.scale == 3
+    column = resumed.exploration.column("parameters.v")
+    assert isinstance(column[1], np.ndarray) and column[1].tolist() == [1.0, 1.0]
+    assert resumed.dataset.s.values.tolist() == [0.0, 6.0]
+    resumed.dataset.close()
+    loaded.dataset.close()
+    assert (constants.LOAD_NOTHING, constants.LOAD_SKELETON, constants.LOAD_DATA) == (
+        modes.LOAD_NOTHING, modes.LOAD_SKELETON, modes.LOAD_DATA) == (0, 1, 2)

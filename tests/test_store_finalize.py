@@ -112,7 +112,7 @@ def test_lazy_blocks_are_whole_storage_chunks(tmp_path):
 
 @pytest.mark.parametrize("shape", [(7,), (3, 4), (2, 3, 4), (5, 1, 3)])
 def test_range_boxes_cover_a_range_of_cells_exactly(shape):
-    from pypetx.store.cube import _range_boxes
+    from pypetx.store.blocks import range_boxes as _range_boxes
 
     n = int(np.prod(shape))
     for c0 in range(n):

@@ -84,16 +84,10 @@ def open_cube(path: str | Path, group: str | None) -> Any:
 
 def open_tree(path: Path, name: str) -> Any:
     """The stored ``_tree`` group as a Dataset, values still encoded (nothing unpickled)."""
-    import xarray as xr
+    from pypetx.store.load import open_tree as stored_tree
 
-    from pypetx.store.codec import TREE_GROUP
-    from pypetx.store.load import _is_zarr
-
-    group = f"{name}/{TREE_GROUP}"
-    if _is_zarr(path):
-        return xr.open_zarr(str(path), group=group, consolidated=False, chunks=None).load()
-    with xr.open_dataset(path, engine="h5netcdf", group=group) as tree:
-        return tree.load()
+    with pypetx_errors():
+        return stored_tree(path, name)
 
 
 def journal_path(path: str | Path) -> Path:

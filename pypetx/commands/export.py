@@ -31,7 +31,8 @@ from pypetx.commands._common import (
 
 __all__ = ["copy_results", "export", "to_table"]
 
-CUBE_FORMATS = {".zarr": "zarr", ".h5": "hdf5", ".hdf5": "hdf5", ".nc": "hdf5", ".nc4": "hdf5"}
+#: Output names that get a whole results file (its backend: the store registry's choice).
+CUBE_FORMATS = (".zarr", ".h5", ".hdf5", ".nc", ".nc4")
 TABLE_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 #: Status columns of a table (tracebacks are multi-line: see ``pypetx failed``).
 TABLE_STATUS = ("completed", "failed", "duration", "error")
@@ -58,8 +59,8 @@ def copy_results(src: str | Path, dst: str | Path, names: list[str], *,
     Parameters
     ----------
     src, dst : path-like
-        HDF5 file or Zarr store; the format of ``dst`` follows its suffix (``.zarr``:
-        Zarr, else HDF5).
+        HDF5 file or Zarr store; the format of ``dst`` follows its name (``.zarr``:
+        Zarr, else HDF5; see :func:`pypetx.store.registry.backend_for`).
     names : list of str
         Trajectories to copy.
     complevel : int
@@ -67,41 +68,18 @@ def copy_results(src: str | Path, dst: str | Path, names: list[str], *,
     """
     import dask
 
+    from pypetx.store.registry import backend_for
+
     src, dst = Path(src), Path(dst)
-    fmt = CUBE_FORMATS.get(dst.suffix, "hdf5")
+    backend = backend_for(dst)
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")  # dst appears only when complete
     _remove(tmp)
     try:
         # threads: the copy happens here, not on someone's distributed client
         with dask.config.set(scheduler="threads"):
-            for name in names:
-                cube = _plain(open_cube(src, name))
-                tree = _plain(open_tree(src, name))
-                if fmt == "zarr":
-                    cube.to_zarr(str(tmp), group=name, mode="w", consolidated=False)
-                    tree.to_zarr(str(tmp), group=f"{name}/_tree", mode="w", consolidated=False)
-                else:
-                    enc = {v: {"zlib": True, "complevel": complevel}
-                           for v, da in cube.data_vars.items()
-                           if da.dtype.kind in "biuf" and da.ndim and complevel > 0}
-                    cube.to_netcdf(tmp, engine="h5netcdf", group=name,
-                                   mode="a" if tmp.exists() else "w", encoding=enc)
-                    tree.to_netcdf(tmp, engine="h5netcdf", group=f"{name}/_tree", mode="a")
-        if fmt == "zarr":
-            import warnings
-
-            import zarr
-
-            with warnings.catch_warnings():  # zarr 3 warns that consolidation is not spec
-                warnings.simplefilter("ignore", UserWarning)
-                zarr.consolidate_metadata(str(tmp))
-        else:
-            import h5py
-
-            from pypetx.store.layout import FORMAT_VERSION
-
-            with h5py.File(tmp, "a") as f:
-                f.attrs["pypetx_format_version"] = FORMAT_VERSION
+            backend.write_copy(tmp, {name: (_plain(open_cube(src, name)),
+                                            _plain(open_tree(src, name)))
+                                     for name in names}, complevel=complevel)
         _remove(dst)
         os.replace(tmp, dst)
     except BaseException:
@@ -147,9 +125,9 @@ def to_table(ds: Any, variables: tuple[str, ...] = ()) -> Any:
     else:
         table = ds[chosen].to_dataframe().reset_index()
     if error:  # format 2 keeps the messages of failed runs only: one column, "" if none
-        from pypetx.store.status import _failure_cells
+        from pypetx.store.status import failure_cells
 
-        cells, _, errors, _ = _failure_cells(ds)
+        cells, _, errors, _ = failure_cells(ds)
         column = np.full(len(table), "", dtype=object)
         if len(table) == int(np.prod([ds.sizes[d] for d in order])):
             column[cells] = errors  # rows are the cells in C order of the explored dims

@@ -91,7 +91,7 @@ def expand(path, values, name, function, allow_pickle, cluster, workers):
     fn = _import(function) if function else recorded_function(path, traj.name,
                                                               allow_pickle=allow_pickle)
     env = Environment(traj, filename=str(path), resume=True, **_env_options(cluster, workers))
-    env.resume(fn)
+    env.run_missing(fn)
     _report(env)
 
 

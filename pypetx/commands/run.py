@@ -14,9 +14,9 @@ from pathlib import Path
 
 import click
 
-__all__ = ["run", "run_script"]
+from pypetx.engine.resolve import CLUSTER_NAMES as CLUSTERS  # a new scheduler shows here too
 
-CLUSTERS = ("local", "synchronous", "slurm", "pbs", "sge")
+__all__ = ["run", "run_script"]
 
 
 def run_script(script: str | Path, args: tuple[str, ...] = (), *, cluster: str | None = None,

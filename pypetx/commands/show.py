@@ -233,14 +233,21 @@ def _provenance(attrs: dict[str, Any]) -> list[str]:
 @click.command("show")
 @click.argument("path", type=click.Path())
 @group_option
-def show(path: str, group: str | None) -> None:
+@click.option("--html", "html_out", metavar="OUT.html", type=click.Path(dir_okay=False),
+              help="Write the sweep map (docs/dashboard.md) as a standalone HTML file "
+                   "instead; with several trajectories, one file each (OUT-<name>.html).")
+def show(path: str, group: str | None, html_out: str | None) -> None:
     """Describe a results file: trajectories, parameters, results, progress, provenance.
 
     \b
     Example:
       pypetx show HDF/example_01.hdf5
       pypetx show results.h5 --group my_sweep
+      pypetx show results.h5 --html map.html
     """
+    if html_out is not None:
+        _write_maps(path, group, html_out)
+        return
     names = trajectory_names(path, group)
     if group is None:
         noun = "trajectory" if len(names) == 1 else "trajectories"
@@ -252,3 +259,29 @@ def show(path: str, group: str | None) -> None:
     if journal.exists() and any(journal.iterdir()):
         click.echo(f"\nnote: {journal} holds runs not consolidated into the file yet "
                    "(an interrupted sweep); resume it to include them")
+
+
+def _write_maps(path: str, group: str | None, out: str) -> None:
+    """``show --html``: the sweep map of each trajectory, including what only its journal
+    holds (a sweep that crashed or is still running; nothing is written next to it)."""
+    from pypetx.engine.dashboard.export import write_html
+    from pypetx.engine.dashboard.stored import journal_trajectories, stored_state
+
+    journaled = journal_trajectories(path)
+    if group is not None and group in journaled:
+        names = [group]
+    elif group is None and not Path(path).exists() and journaled:
+        names = journaled  # the sweep never consolidated: only its journal exists
+    else:
+        names = trajectory_names(path, group)
+        names += [n for n in journaled if group is None and n not in names]
+    target = Path(out)
+    for name in names:
+        dest = target if len(names) == 1 else target.with_name(
+            f"{target.stem}-{name}{target.suffix or '.html'}")
+        with pypetx_errors():
+            state = stored_state(path, name)
+        write_html(state, dest)
+        counts = state.counts()
+        click.echo(f"{dest}: sweep map of {name} ({counts['done']} done, "
+                   f"{counts['failed']} failed, {counts['pending']} not run)")

@@ -1,6 +1,6 @@
 """pypet's ``v_annotations`` object: a node's annotations by attribute and ``f_`` methods.
 
-Imports nothing from pypetx (see :mod:`pypetx.compat.names`).
+Used by the node mixins of :mod:`pypetx.compat.nodes`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,32 @@ class AnnotationsView:
     def __contains__(self, name: object) -> bool:
         return name in self._node.annotations
 
+    def __getitem__(self, name: Any) -> Any:
+        return self._node.get_annotations(self._key(name))
+
+    def __setitem__(self, name: Any, value: Any) -> None:
+        self._node.set_annotations({self._key(name): value})
+
+    def __delitem__(self, name: Any) -> None:
+        self.f_remove(name)
+
+    def __delattr__(self, name: str) -> None:
+        self.f_remove(name)
+
+    def __iter__(self) -> Any:
+        return iter(self._node.annotations)
+
+    def __len__(self) -> int:
+        return len(self._node.annotations)
+
+    def f_ann_to_str(self) -> str:
+        """The annotations sorted by name as ``key=value; key=value`` (pypet's format)."""
+        items = self._node.annotations
+        return "; ".join(f"{key}={items[key]!s}" for key in sorted(items))
+
+    def __str__(self) -> str:
+        return self.f_ann_to_str()
+
     @staticmethod
     def _key(name: Any) -> str:
         # pypet: positional annotations are named annotation, annotation_1, annotation_2...
@@ -42,6 +68,9 @@ class AnnotationsView:
     def f_get(self, *names: Any) -> Any:
         if not names:  # pypet: the single annotation, else an error naming them
             annotations = self._node.annotations
+            if not annotations:
+                raise AttributeError(f"{self._node.full_name or 'trajectory'!s} has no "
+                                     f"annotations")
             if len(annotations) != 1:
                 raise ValueError(
                     f"{self._node.full_name or 'trajectory'!s} has annotations "
@@ -53,8 +82,8 @@ class AnnotationsView:
     def f_remove(self, name: str) -> None:
         del self._node.annotations[self._key(name)]
 
-    def f_to_dict(self) -> dict:
-        return dict(self._node.annotations)
+    def f_to_dict(self, copy: bool = True) -> dict:
+        return dict(self._node.annotations) if copy else self._node.annotations
 
     def f_is_empty(self) -> bool:
         return not self._node.annotations

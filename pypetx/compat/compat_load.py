@@ -14,14 +14,16 @@ def load_trajectory(name: str | None = None, index: int | None = None, as_new: b
                     with_run_information: bool = True, storage_service: Any = None,
                     *, filename: str, **kwargs: Any) -> Any:
     """A new trajectory loaded from ``filename`` (pypet's ``load_trajectory``; its
-    defaults: parameters with data, derived parameters and results as skeletons)."""
+    defaults: parameters with data, derived parameters and results as skeletons); see
+    :func:`pypetx.env.loading.reading.load_into`."""
     from pypetx.compat.trajectory import Trajectory
+    from pypetx.env.loading.reading import load_into
 
     if (name is None) == (index is None):
         raise ValueError("give either a trajectory name or an index")
-    traj = Trajectory(new_name, filename=filename)
-    traj.f_load(name=name, index=index, as_new=as_new, load_parameters=load_parameters,
-                load_derived_parameters=load_derived_parameters, load_results=load_results,
-                load_data=0 if recursive is None else load_data,
-                allow_pickle=kwargs.pop("allow_pickle", False))
-    return traj
+    return load_into(Trajectory(new_name, filename=filename), filename, name, index=index,
+                     as_new=as_new, load_parameters=load_parameters,
+                     load_derived_parameters=load_derived_parameters,
+                     load_results=load_results,
+                     load_data=0 if recursive is None else load_data,
+                     allow_pickle=kwargs.pop("allow_pickle", False))

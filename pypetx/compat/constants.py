@@ -8,15 +8,8 @@ messages of pypet have no counterpart and are not provided.
 
 from __future__ import annotations
 
-# -- loading (f_load, load) -----------------------------------------------------------------
-#: Do not load this part of the tree.
-LOAD_NOTHING = 0
-#: Load the nodes (names, comments, annotations) but not their data.
-LOAD_SKELETON = 1
-#: Load nodes and data (run results stay lazy: they are read from the cube on access).
-LOAD_DATA = 2
-#: As LOAD_DATA, and replace data already in memory.
-OVERWRITE_DATA = 3
+# -- loading (f_load, load): defined with the loader -----------------------------------------
+from pypetx.env.loading.modes import LOAD_DATA, LOAD_NOTHING, LOAD_SKELETON, OVERWRITE_DATA
 
 # -- storing (f_store); pypetx rewrites the stored tree as a whole --------------------------
 STORE_NOTHING = 0
@@ -54,5 +47,14 @@ LOG_PROC = "$proc"
 LOG_HOST = "$host"
 LOG_SET = "$set"
 DEFAULT_LOGGING = "DEFAULT"
+
+# -- pypet's string lengths (its HDF5 overview tables); scripts size names and values by them
+HDF5_STRCOL_MAX_NAME_LENGTH = 128
+HDF5_STRCOL_MAX_LOCATION_LENGTH = 512
+HDF5_STRCOL_MAX_VALUE_LENGTH = 64
+HDF5_STRCOL_MAX_COMMENT_LENGTH = 512
+HDF5_STRCOL_MAX_RANGE_LENGTH = 1024
+HDF5_STRCOL_MAX_RUNTIME_LENGTH = 18
+HDF5_MAX_OVERVIEW_TABLE_LENGTH = 1000
 
 __all__ = [name for name in dir() if name.isupper()]

@@ -1,6 +1,6 @@
 """pypet's ``f_``/``v_`` names of the Environment, as a mixin over the plain core.
 
-Imports nothing from pypetx at module level (see :mod:`pypetx.compat.names`).
+:class:`pypetx.compat.environment.Environment` mixes it in.
 """
 
 from __future__ import annotations

@@ -10,14 +10,51 @@ from pypetx.compat.nodes import NodeCompat
 from pypetx.core import parameters as core
 
 
+class MissingItemError(KeyError, AttributeError):
+    """A result has no such item (a KeyError in pypetx, an AttributeError in pypet)."""
+
+
+class ItemList(list):
+    """Several items of ``res.f_get("a", "b")``: a list, as in pypet, that also equals the
+    tuple of the same values (what pypetx returned before)."""
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return list.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class ParameterCompat(NodeCompat):
     """pypet parameter names."""
+
+    v_is_parameter = True
+
+    def __init__(self, name: str, value: Any = None, comment: str = "", **kwargs: Any) -> None:
+        # pypet's constructor sets the value through f_set: a subclass overriding f_set,
+        # _set or _convert_data (pypet's examples 5 and 6) sees the value first
+        custom = any(getattr(type(self), hook) is not getattr(ParameterCompat, hook)
+                     for hook in ("f_set", "_set", "_convert_data"))
+        super().__init__(name, None if custom else value, comment, **kwargs)
+        if custom and value is not None:
+            self.f_set(value)
 
     def f_get(self) -> Any:
         return self.value
 
     def f_set(self, value: Any) -> None:
-        self.set(value)
+        self._set(value)
+
+    def _set(self, value: Any) -> None:
+        self.set(self._convert_data(value))
+
+    def _convert_data(self, value: Any) -> Any:
+        """pypet's hook: turns a value into what the parameter keeps (here: itself)."""
+        return value
 
     def f_val_to_str(self) -> str:
         return repr(self.value)
@@ -65,13 +102,77 @@ class ParameterCompat(NodeCompat):
 
 
 class ResultCompat(NodeCompat):
-    """pypet result names."""
+    """pypet result names: ``res.f_get(0)``, ``res[1]``, ``res["x"] = v``, ``res.x = v``."""
 
-    def f_get(self, *names: str) -> Any:
+    def f_translate_key(self, key: Any) -> str:
+        """pypet's item names: an int ``i`` is the ``i``-th positional item (``name_i``)."""
+        if isinstance(key, int):
+            name = self.v_name
+            return name if key == 0 else f"{name}_{key}"
+        return key
+
+    def set(self, *args: Any, **items: Any) -> None:
+        # positional items are named after the leaf's own name, also while a free
+        # result still carries its path (pypet's Result("group.x", 1) holds x)
+        named = {self.f_translate_key(i): value for i, value in enumerate(args)}
+        super().set(**named, **items)
+
+    def f_get(self, *names: Any) -> Any:
         if not names:
+            if not self._data:
+                raise AttributeError(f"result {self.full_name!r} is empty, cannot access data")
             return self.get()
-        values = tuple(self.get(n) for n in names)
+        keys = [self.f_translate_key(n) for n in names]
+        if keys == ["data"] and "data" not in self._data and len(self._data) == 1:
+            return self.get()  # pypet: ``data`` names the single item
+        missing = [k for k in keys if k not in self._data]
+        if missing:
+            raise MissingItemError(f"{missing[0]!r} is not part of result {self.full_name!r}")
+        values = ItemList(self._data[k] for k in keys)
         return values[0] if len(values) == 1 else values
+
+    def __getitem__(self, name: Any) -> Any:
+        if name == "data" and "data" not in self._data and len(self._data) == 1:
+            return self.get()  # pypet: ``data`` names the single item
+        try:
+            return self.get(self.f_translate_key(name))
+        except KeyError as err:  # pypet raises AttributeError, pypetx KeyError: both
+            raise MissingItemError(*err.args) from None
+
+    def f_val_to_str(self) -> str:
+        """``key=repr(value), ...`` of the items, cut to pypet's 64 characters."""
+        from pypetx.compat.constants import HDF5_STRCOL_MAX_VALUE_LENGTH as most
+
+        text = ", ".join(f"{key}={value!r}" for key, value in self._data.items())
+        return text if len(text) <= most else text[:most - 3] + "..."
+
+    def __setitem__(self, name: Any, value: Any) -> None:
+        self.set(**{self.f_translate_key(name): value})
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # pypet: assigning a public attribute that is no class attribute sets an item
+        if name.startswith("_") or hasattr(type(self), name):
+            object.__setattr__(self, name, value)
+        else:
+            self.set(**{name: value})
+
+    def __iter__(self) -> Any:
+        return iter(self._data)
+
+    def __delattr__(self, name: str) -> None:
+        if name.startswith("_") or hasattr(type(self), name):
+            object.__delattr__(self, name)
+        else:
+            self.f_remove(name)
+
+    def __contains__(self, name: object) -> bool:
+        return self.f_translate_key(name) in self._data
+
+    def __delitem__(self, name: Any) -> None:
+        self.f_remove(self.f_translate_key(name))
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self._data))
 
     def f_set(self, *args: Any, **kwargs: Any) -> None:
         self.set(*args, **kwargs)
@@ -119,9 +220,14 @@ class SparseParameter(Parameter):
 
 class PickleParameter(Parameter):
     """A parameter holding any picklable object (stored pickled; loading needs
-    ``allow_pickle=True``)."""
+    ``allow_pickle=True``). ``protocol`` is pypet's pickle protocol (``v_protocol``)."""
 
     _fixed_kind = "pickle"
+
+    def __init__(self, name: str, value: Any = None, comment: str = "", *,
+                 protocol: int = 2, **kwargs: Any) -> None:
+        super().__init__(name, value, comment, **kwargs)
+        self.v_protocol = protocol
 
 
 class SparseResult(Result):
@@ -129,9 +235,15 @@ class SparseResult(Result):
 
 
 class PickleResult(Result):
-    """A result whose items are stored pickled (loading needs ``allow_pickle=True``)."""
+    """A result whose items are stored pickled (loading needs ``allow_pickle=True``).
+    ``protocol`` is pypet's pickle protocol (``v_protocol``)."""
 
     forced_kind = "pickle"
+    v_protocol = 2
+
+    def __init__(self, name: str, *args: Any, protocol: int = 2, **kwargs: Any) -> None:
+        object.__setattr__(self, "v_protocol", protocol)
+        super().__init__(name, *args, **kwargs)
 
 
 #: The leaf classes a stored tree names, by class name (see ``NodeClasses.leaves``).

@@ -1,10 +1,10 @@
 """pypet's ``f_``/``v_`` member names as thin mixins over the plain-named core.
 
-The core classes mix these in, so a pypet script calling ``traj.f_add_parameter`` or
-reading ``traj.v_idx`` works unchanged while the documentation teaches the plain names
-(``traj.add_parameter``, ``traj.idx``). The mixins import nothing from the pypetx core at
-module level (the core imports them: that would be a circle). They live in one module
-per kind of object; this module gathers them.
+The user-facing classes (:mod:`pypetx.compat.trajectory`, :mod:`pypetx.compat.leaves`,
+:mod:`pypetx.compat.environment`, :mod:`pypetx.compat.runview`) mix these into the core
+classes, so a pypet script calling ``traj.f_add_parameter`` or reading ``traj.v_idx``
+works unchanged while the documentation teaches the plain names (``traj.add_parameter``,
+``traj.idx``). They live in one module per kind of object; this module gathers them.
 """
 
 from __future__ import annotations

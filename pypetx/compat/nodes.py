@@ -4,11 +4,56 @@
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import keyword
+import functools
+import warnings
+from typing import Any, Callable, Iterator
 
 from pypetx.compat.annotations import AnnotationsView
+from pypetx.compat.prefixes import Kids, PrefixedNames
 from pypetx.compat.natural import MISSING, assign_node, run_dependent, walk_run_dependent
-from pypetx.core.tree import Node
+from pypetx.base.errors import AmbiguousNameError
+from pypetx.core.tree import Node, validate_name
+
+
+@contextlib.contextmanager
+def member_names_allowed(node: Any) -> Iterator[None]:
+    """While pypet's methods add nodes, names that clash with a member (``name``,
+    ``comment``, ``f_get``...) are accepted with a warning, and links may make cycles,
+    as in pypet (the plain methods refuse both)."""
+    root = node.root
+    before = root.__dict__.get("_member_names_allowed", False)
+    object.__setattr__(root, "_member_names_allowed", True)
+    try:
+        yield
+    finally:
+        object.__setattr__(root, "_member_names_allowed", before)
+
+
+def pypet_naming(method: Callable) -> Callable:
+    """Run ``method`` (one of pypet's adding methods) under :func:`member_names_allowed`."""
+    @functools.wraps(method)
+    def adding(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with member_names_allowed(self):
+            return method(self, *args, **kwargs)
+
+    return adding
+
+
+#: pypet's methods that add nodes (wrapped by :func:`pypet_naming` in the group classes)
+ADDING = ("f_add_parameter", "f_add_parameter_group", "f_add_derived_parameter",
+          "f_add_derived_parameter_group", "f_add_config", "f_add_config_group",
+          "f_add_result", "f_add_result_group", "f_add_group", "f_add_leaf", "f_add_link",
+          "__setitem__")
+
+
+def accept_member_names(cls: type) -> type:
+    """Class decorator: pypet's adding methods ``cls`` defines accept member names."""
+    for name in ADDING:
+        if name in cls.__dict__:
+            setattr(cls, name, pypet_naming(cls.__dict__[name]))
+    return cls
 
 
 class NodeCompat:
@@ -16,7 +61,8 @@ class NodeCompat:
 
     @property
     def v_name(self) -> str:
-        return self.name
+        # a leaf not in a tree yet may carry its path (pypet's Result("group.x", ...))
+        return self.name.rpartition(".")[2]
 
     @property
     def v_full_name(self) -> str:
@@ -35,6 +81,19 @@ class NodeCompat:
         return AnnotationsView(self)
 
     @property
+    def vars(self) -> Any:
+        """pypet's ``v_`` names without prefix (``node.vars.name`` is ``node.v_name``)."""
+        return PrefixedNames(self, "v_")
+
+    @property
+    def func(self) -> Any:
+        """pypet's ``f_`` names without prefix (``node.func.get(...)`` is ``node.f_get``)."""
+        return PrefixedNames(self, "f_")
+
+    #: pypet: True for parameters (and groups below ``parameters``, see GroupCompat)
+    v_is_parameter = False
+
+    @property
     def v_is_leaf(self) -> bool:
         return self.is_leaf
 
@@ -47,6 +106,28 @@ class NodeCompat:
         return self._parent is None
 
     @property
+    def v_depth(self) -> int:
+        """How deep the node is below the trajectory (the trajectory is 0)."""
+        return len(self.full_name.split(".")) if self.full_name else 0
+
+    @property
+    def v_branch(self) -> str:
+        """The top group the node is in (``parameters``, ``results``...; '' for the root)."""
+        return self.full_name.partition(".")[0]
+
+    @property
+    def v_run_branch(self) -> str:
+        """The ``run_XXXXXXXX`` (or ``run_ALL``) group the node is below, else
+        ``"trajectory"`` (pypet's ``v_run_branch``)."""
+        parts = self.full_name.split(".")
+        return next((p for p in parts[:-1] if p.startswith("run_") and
+                     (p == "run_ALL" or p[4:].isdigit())), "trajectory")
+
+    @property
+    def v_root(self) -> Any:
+        return self.root
+
+    @property
     def v_location(self) -> str:
         return self.full_name.rpartition(".")[0]
 
@@ -55,6 +136,9 @@ class NodeCompat:
 
     def f_get_annotations(self, *names: Any) -> Any:
         return self.v_annotations.f_get(*names)
+
+    def f_ann_to_str(self) -> str:
+        return self.v_annotations.f_ann_to_str()
 
     def f_get_root(self) -> Any:
         return self.root
@@ -65,6 +149,7 @@ class NodeCompat:
         return self._parent
 
 
+@accept_member_names
 class GroupCompat(NodeCompat):
     """pypet group names: ``f_get``, ``f_iter_leaves``, ``f_add_*`` relative to the group.
 
@@ -87,11 +172,68 @@ class GroupCompat(NodeCompat):
 
     def __setattr__(self, name: str, value: Any) -> None:
         if not name.startswith("_") and isinstance(value, Node):
-            assign_node(self, name, value)
+            with member_names_allowed(self):
+                assign_node(self, name, value)
             return
+        if not name.startswith("_") and not hasattr(type(self), name):
+            node = self._get_node(name)
+            if hasattr(node, "f_supports_fast_access") and not node.f_supports_fast_access():
+                raise AttributeError(  # pypet: only a result of one item takes a value
+                    f"cannot assign to result {node.full_name!r}: it holds "
+                    f"{sorted(node._data) or 'no items'}; set an item (res.f_set(...))")
         super().__setattr__(name, value)
 
-    def __getitem__(self, path: str) -> Any:
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, Node):  # pypet: this very node is in the tree
+            return self.get(item.full_name, None, shortcuts=False) is item
+        return super().__contains__(item)
+
+    # -- pypet's natural naming over the core's ------------------------------------
+    def _validate_name(self, name: str) -> None:
+        if not self.root.__dict__.get("_member_names_allowed", False):
+            super()._validate_name(name)
+            return
+        # pypet: keywords and member names are fine (reached by traj[...] and f_get)
+        validate_name(f"{name}_" if keyword.iskeyword(name) else name, self._where(), set())
+
+    def _add_child(self, node: Any) -> Any:
+        if self.root.__dict__.get("_member_names_allowed", False) and \
+                (node.name in self._reserved() or keyword.iskeyword(node.name)):
+            warnings.warn(
+                f"{node.name!r} in {self.full_name or 'the trajectory'} is a member name or a "
+                f"keyword: natural naming cannot reach it; reach the node with "
+                f"[{node.name!r}] or f_get({node.name!r})", UserWarning, stacklevel=4)
+        return super()._add_child(node)
+
+    def _check_cycle(self, name: str, target: Any, parent_path: str) -> None:
+        # pypet's f_add_link and assignments allow links that make cycles
+        # (traj.par.test.circle = traj.par): the tree's walks never follow links.
+        if not self.root.__dict__.get("_member_names_allowed", False):
+            super()._check_cycle(name, target, parent_path)
+
+    def _child(self, name: str, *, shortcuts: bool = True) -> Any:
+        # pypet: of several nodes a shortcut matches, the shallowest one wins; only
+        # matches at the same depth are ambiguous.
+        shortcuts = shortcuts and self.root.__dict__.get("_shortcuts", True)
+        try:
+            return super()._child(name, shortcuts=shortcuts)
+        except AmbiguousNameError:
+            matches = self._find_below(name)
+            depth = min(m.full_name.count(".") for m in matches)
+            shallowest = [m for m in matches if m.full_name.count(".") == depth]
+            if len(shallowest) == 1:
+                return shallowest[0]
+            raise
+
+    def __setitem__(self, path: str, value: Any) -> None:
+        """pypet's ``group["x"] = Parameter(...)`` (or a node of the tree: a link)."""
+        if not isinstance(value, Node):
+            raise TypeError(f"only nodes can be assigned to a group, not {type(value).__name__}")
+        assign_node(self, path, value)
+
+    def __getitem__(self, path: Any) -> Any:
+        if isinstance(path, tuple):  # pypet: traj["group", "leaf"]
+            path = ".".join(path)
         try:
             return super().__getitem__(path)
         except AttributeError:
@@ -126,7 +268,25 @@ class GroupCompat(NodeCompat):
         return self.find(pattern, tag=tag, leaves_only=leaves_only)
 
     def f_get_children(self, copy: bool = True) -> dict:
-        return self.children()
+        return self.children() if copy else self._children
+
+    @property
+    def kids(self) -> Any:
+        """pypet's ``group.kids.x``: child ``x`` of this group only (no shortcut)."""
+        return Kids(self)
+
+    def f_links(self) -> int:
+        return len(self._links)
+
+    def f_has_links(self) -> bool:
+        return bool(self._links)
+
+    def f_get_links(self, copy: bool = True) -> dict:
+        return self.links
+
+    def f_is_empty(self) -> bool:
+        """Whether no leaf is below this group (on the trajectory: nothing was added)."""
+        return next(iter(self.iter_leaves()), None) is None
 
     def f_children(self) -> int:
         return len(self._children)
@@ -137,8 +297,33 @@ class GroupCompat(NodeCompat):
     def f_iter_leaves(self, with_links: bool = True) -> Any:
         return self.iter_leaves()
 
-    def f_iter_nodes(self, recursive: bool = True, **_ignored: Any) -> Any:
-        return self.iter_nodes(recursive=recursive)
+    def f_iter_nodes(self, recursive: bool = True, with_links: bool = True,
+                     max_depth: int | None = None, predicate: Any = None,
+                     **_ignored: Any) -> Iterator[Any]:
+        """pypet's iteration: breadth first; ``predicate(node)`` False skips a node and
+        what is below it; links give their targets (never followed further down);
+        on the trajectory, a top group appears once something was added below it."""
+        depth_left = max_depth if max_depth is not None else (None if recursive else 1)
+        level = [self]
+        while level and (depth_left is None or depth_left > 0):
+            below = []
+            for group in level:
+                nodes = list(group._children.values())
+                if with_links:
+                    nodes += [link.target for link in group._links.values()]
+                for node in nodes[:len(group._children)]:
+                    if group._parent is None and not node.is_leaf and not node._children \
+                            and not node._links:
+                        continue  # pypet creates a top group with its first node
+                    if predicate is None or predicate(node):
+                        yield node
+                        if not node.is_leaf:
+                            below.append(node)
+                for node in nodes[len(group._children):]:
+                    if predicate is None or predicate(node):
+                        yield node
+            level = below
+            depth_left = None if depth_left is None else depth_left - 1
 
     def f_get_leaves(self, copy: bool = True) -> dict:
         return {n.full_name: n for n in self.iter_leaves()}
@@ -187,7 +372,7 @@ class GroupCompat(NodeCompat):
         return self.add_group(name, comment)
 
     def f_add_derived_parameter(self, *args: Any, **kwargs: Any) -> Any:
-        return self.root.add_derived_parameter(*self._below(args), **kwargs)
+        return self.root.f_add_derived_parameter(*self._below(args), **kwargs)
 
     def f_add_derived_parameter_group(self, name: str, comment: str = "") -> Any:
         return self.add_group(name, comment)
@@ -204,12 +389,37 @@ class GroupCompat(NodeCompat):
     def f_add_result_group(self, name: str, comment: str = "") -> Any:
         return self.add_group(name, comment)
 
+    def f_add_leaf(self, *args: Any, **kwargs: Any) -> Any:
+        """pypet's generic leaf: a result below ``results``, a (derived) parameter or
+        config below those groups (on the trajectory: by the first part of the name)."""
+        top = self.full_name.partition(".")[0]
+        if not top:
+            name = next((a for a in args[:2] if isinstance(a, str)), "")
+            top = name.partition(".")[0]
+        adder = {"parameters": self.f_add_parameter, "config": self.f_add_config,
+                 "derived_parameters": self.f_add_derived_parameter}.get(top, self.f_add_result)
+        return adder(*args, **kwargs)
+
+    def f_add_group(self, name: str, comment: str = "") -> Any:
+        return self.add_group(name, comment)
+
+
     def f_to_dict(self, fast_access: bool = False, short_names: bool = False,
                   nested: bool = False, **_ignored: Any) -> dict:
         """The leaves below this group by full name (``short_names``: by their own name,
         which must then be unique), values with ``fast_access`` (pypet's ``f_to_dict``)."""
+        if short_names and nested:
+            raise ValueError("f_to_dict: short_names and nested exclude each other")
         out: dict = {}
+        prefix = len(self.full_name) + 1 if self.full_name else 0
         for leaf in self.iter_leaves():
+            if nested:  # a dict per group, relative to this group
+                *groups, last = leaf.full_name[prefix:].split(".")
+                inner = out
+                for part in groups:
+                    inner = inner.setdefault(part, {})
+                inner[last] = leaf._fast_value() if fast_access else leaf
+                continue
             key = leaf.name if short_names else leaf.full_name
             if short_names and key in out:
                 raise ValueError(f"short name {key!r} is not unique below "

@@ -21,6 +21,13 @@ class GroupView(plain.GroupView):
 
 class RunResultsView(plain.RunResultsView):
     f_add_result = plain.RunResultsView.add_result
+    f_add_leaf = plain.RunResultsView.add_result
+
+    def f_add_group(self, name: str, comment: str = "") -> RunResultsView:
+        """pypet's group of results inside a run: results added to it get its path."""
+        return type(self)(self._run, f"{self._prefix}{name}.")
+
+    f_add_result_group = f_add_group
 
 
 class RunView(plain.RunView):
@@ -31,7 +38,12 @@ class RunView(plain.RunView):
     results_view_class = RunResultsView
 
     f_add_result = plain.RunView.add_result
+    f_add_leaf = plain.RunView.add_result
     f_add_derived_parameter = plain.RunView.add_derived_parameter
+
+    def f_add_result_group(self, name: str, comment: str = "") -> RunResultsView:
+        """pypet's group of results inside a run: results added to it get its path."""
+        return self.results_view_class(self, f"{name}.")
     v_idx = plain.RunView.idx
     v_crun = plain.RunView.crun
     v_name = plain.RunView.name

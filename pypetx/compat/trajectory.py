@@ -10,14 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from pypetx.compat.leaves import LEAF_CLASSES, Parameter, Result
-from pypetx.compat.nodes import GroupCompat
+from pypetx.compat.nodes import GroupCompat, NodeCompat
 from pypetx.compat.runview import RunView
 from pypetx.compat.trajnames import TrajectoryCompat
 from pypetx.core import trajectory as core
 from pypetx.core.trajectory import NodeClasses, run_name
+from pypetx.core.tree import Group, Leaf
 from pypetx.env.stored import StorageMethods
 
-__all__ = ["ParameterGroup", "ResultGroup", "Trajectory", "run_name"]
+__all__ = ["NNGroupNode", "NNLeafNode", "ParameterGroup", "ResultGroup", "Trajectory",
+           "run_name"]
 
 
 class ParameterGroup(GroupCompat, core.ParameterGroup):
@@ -28,12 +30,29 @@ class ResultGroup(GroupCompat, core.ResultGroup):
     """A group below ``results``."""
 
 
+class NNGroupNode(GroupCompat, Group):
+    """pypet's generic group node (``NNGroupNode(name, comment)``); also the groups added
+    on the trajectory outside the four top groups."""
+
+    @classmethod
+    def _group_class(cls) -> type[Group]:
+        return cls
+
+
+class NNLeafNode(NodeCompat, Leaf):
+    """pypet's base of leaves (subclass :class:`Parameter` or :class:`Result` instead)."""
+
+
 class Trajectory(TrajectoryCompat, StorageMethods, core.Trajectory):
     __doc__ = core.Trajectory.__doc__
 
     node_classes = NodeClasses(
         parameter_group=ParameterGroup, result_group=ResultGroup, parameter=Parameter,
         result=Result, leaves=LEAF_CLASSES, run_view=RunView)
+
+    @classmethod
+    def _group_class(cls) -> type[Group]:
+        return NNGroupNode
 
     @property
     def crun(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pypetx.compat.nodes import GroupCompat
+from pypetx.compat.nodes import GroupCompat, accept_member_names
 
 #: pypet's wildcards of run-dependent names and what they mean without a selected run.
 _DEFAULT_RUN = {"$": "run_ALL", "crun": "run_ALL", "$set": "run_set_ALL",
@@ -27,6 +27,17 @@ def _default_run_name(name: str) -> str:
     return ".".join(_DEFAULT_RUN.get(part, part) for part in name.split("."))
 
 
+def _wildcards(traj: Any, args: tuple) -> tuple:
+    """Outside a run, pypet's ``$``/``$set`` in the name of a new node name the default run
+    (run_ALL); the name is the first string argument (a leaf class may come before it)."""
+    if traj.idx >= 0:
+        return args
+    k = next((i for i, a in enumerate(args[:2]) if isinstance(a, str)), None)
+    if k is None:
+        return args
+    return (*args[:k], _default_run_name(args[k]), *args[k + 1:])
+
+
 def _with_standard(traj: Any, attr: str, args: tuple) -> tuple:
     """pypet's ``v_standard_parameter``/``v_standard_result``: the class used when the
     call names none (only when the user set one)."""
@@ -36,6 +47,7 @@ def _with_standard(traj: Any, attr: str, args: tuple) -> tuple:
     return args
 
 
+@accept_member_names
 class TrajectoryCompat(GroupCompat):
     """pypet trajectory names over the plain core."""
 
@@ -47,11 +59,11 @@ class TrajectoryCompat(GroupCompat):
         return self.add_parameter_group(name, comment)
 
     def f_add_derived_parameter(self, *args: Any, **kwargs: Any) -> Any:
-        return self.add_derived_parameter(*_with_standard(self, "_standard_parameter", args),
-                                          **kwargs)
+        args = _with_standard(self, "_standard_parameter", args)
+        return self.add_derived_parameter(*_wildcards(self, args), **kwargs)
 
     def f_add_derived_parameter_group(self, name: str, comment: str = "") -> Any:
-        return self.add_derived_parameter_group(name, comment)
+        return self.add_derived_parameter_group(*_wildcards(self, (name,)), comment)
 
     def f_add_config(self, *args: Any, **kwargs: Any) -> Any:
         return self.add_config(*args, **kwargs)
@@ -63,14 +75,10 @@ class TrajectoryCompat(GroupCompat):
         args = _with_standard(self, "_standard_result", args)
         if args and getattr(args[0], "pypetx_refused", False):  # pypet's shared data
             args[0]()
-        if self.idx < 0:  # outside a run, pypet's "$" names the default run (run_ALL)
-            k = next((i for i, a in enumerate(args[:2]) if isinstance(a, str)), None)
-            if k is not None:
-                args = (*args[:k], _default_run_name(args[k]), *args[k + 1:])
-        return self.add_result(*args, **kwargs)
+        return self.add_result(*_wildcards(self, args), **kwargs)
 
     def f_add_result_group(self, name: str, comment: str = "") -> Any:
-        return self.add_result_group(name, comment)
+        return self.add_result_group(*_wildcards(self, (name,)), comment)
 
     def f_preset_parameter(self, name: str, *args: Any, **kwargs: Any) -> None:
         _preset(self, name, args, kwargs)
@@ -108,8 +116,68 @@ class TrajectoryCompat(GroupCompat):
                      remove_from_item=remove_from_item)
 
     # -- exploration and runs -------------------------------------------------------------
+    # -- pypet's views of the top groups and its natural-naming switches ------------------
+    def _leaves_of(self, top: str, fast_access: bool) -> dict:
+        group = self._children[top]
+        return {leaf.full_name: leaf._fast_value() if fast_access else leaf
+                for leaf in group.iter_leaves()}
+
+    def f_get_parameters(self, fast_access: bool = False, copy: bool = True) -> dict:
+        return self._leaves_of("parameters", fast_access)
+
+    def f_get_derived_parameters(self, fast_access: bool = False, copy: bool = True) -> dict:
+        return self._leaves_of("derived_parameters", fast_access)
+
+    def f_get_config(self, fast_access: bool = False, copy: bool = True) -> dict:
+        return self._leaves_of("config", fast_access)
+
+    def f_get_results(self, fast_access: bool = False, copy: bool = True) -> dict:
+        return self._leaves_of("results", fast_access)
+
+    @property
+    def v_shortcuts(self) -> bool:
+        """pypet's switch: whether natural naming finds nodes by shortcut (default True)."""
+        return self.__dict__.get("_shortcuts", True)
+
+    @v_shortcuts.setter
+    def v_shortcuts(self, value: bool) -> None:
+        object.__setattr__(self, "_shortcuts", bool(value))
+
+    def f_shrink(self, force: bool = False) -> None:
+        """pypet's ``f_shrink``: drop the exploration before the runs (not after them)."""
+        if getattr(self, "_dataset", None) is not None and not force:
+            raise TypeError("the trajectory has run: its exploration cannot be shrunk")
+        explored = self.exploration
+        if explored is None:
+            return
+        for name in explored.names:
+            node = self._get_node(name, shortcuts=False)
+            node._range = None
+            node.restore_default()
+        self._exploration = None
+
     def f_explore(self, build_dict: Any) -> None:
-        self.explore(build_dict)
+        """pypet's exploring in several calls before the run: a second call on parameters
+        not explored yet (with as many values) joins the first one, point by point."""
+        explored = self.exploration
+        if explored is None or getattr(self, "_dataset", None) is not None:
+            self.explore(build_dict)
+            return
+        names = {self._resolve_explored(key).full_name for key in build_dict}
+        if names & set(explored.names):
+            self.explore(build_dict)  # the core's error: use f_expand to add points
+            return
+        merged = {name: list(self._get_node(name, shortcuts=False).range)
+                  for name in explored.names}
+        merged.update({key: list(values) for key, values in build_dict.items()})
+        for name in explored.names:
+            self._get_node(name, shortcuts=False)._range = None
+        self._exploration = None
+        try:
+            self.explore(merged)
+        except Exception:
+            self._set_exploration(explored)  # as it was before the refused call
+            raise
 
     def f_expand(self, build_dict: Any, fail_safe: bool = True) -> None:
         self.expand(build_dict)

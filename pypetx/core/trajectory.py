@@ -127,6 +127,7 @@ class Trajectory(Group):
         validate_path(path, repr(top))
         parent_path, _, _ = path.rpartition(".")
         group = self._children[top]._ensure_group(parent_path)
+        leaf._name = path.rpartition(".")[2]  # a free leaf named by its path ("a.b.x") is x
         group._add_child(leaf)
         return leaf
 
@@ -257,13 +258,15 @@ class Trajectory(Group):
                     f"expand() must give values for exactly the explored parameters "
                     f"{list(expected)}; differs in {sorted(differ)}"
                 )
+        # A product's points that are no grid (a value repeated along an axis) are runs,
+        # as pypet, which stores runs, explores them: strict=False.
         if grid is not None:
             axes = tuple(tuple(full[n] for n in axis) for axis in grid[0])
-            return Exploration.from_grid(axes, columns, names=list(columns))
+            return Exploration.from_grid(axes, columns, names=list(columns), strict=False)
         axes = getattr(mapping, "axes", None)
         if axes is not None:
             axes = tuple(tuple(full[n] for n in axis) for axis in axes)
-        return Exploration(columns, axes=axes)
+        return Exploration(columns, axes=axes, strict=False)
 
     def _resolve_explored(self, key: str) -> Parameter:
         """The parameter ``key`` names below ``parameters`` or ``derived_parameters``

@@ -302,7 +302,7 @@ class Group(Node):
 
     # -- building -------------------------------------------------------------------
     def _add_child(self, node: Node) -> Node:
-        validate_name(node.name, self._where(), self._reserved())
+        self._validate_name(node.name)
         if node.name in self._children or node.name in self._links:
             raise NodeExistsError(
                 f"{self.full_name + '.' if self.full_name else ''}{node.name} already exists"
@@ -314,6 +314,9 @@ class Group(Node):
         if index is not None:
             index.setdefault(node.name, []).append(node)
         return node
+
+    def _validate_name(self, name: str) -> None:
+        validate_name(name, self._where(), self._reserved())
 
     def _reserved(self) -> set[str]:
         root = self.root
@@ -364,19 +367,24 @@ class Group(Node):
         if target.root is not self.root:
             raise LinkError(f"link {name!r}: target belongs to another tree")
         parent_path, _, last = name.rpartition(".")
-        validate_name(last, self._where(), self._reserved())
-        if isinstance(target, Group) and _reaches(target, self, parent_path):
-            raise LinkError(
-                f"linking {target.full_name or 'the trajectory'!r} as {name!r} would make a "
-                f"cycle: the link would be reachable from its own target; link a leaf or a "
-                f"group that is not above it"
-            )
+        self._validate_name(last)
+        self._check_cycle(name, target, parent_path)
         group = self._ensure_group(parent_path)
         if last in group._children or last in group._links:
             raise NodeExistsError(f"{group._where()} already has a child or link {last!r}")
         link = Link(last, target)
         group._links[last] = link
         return link
+
+    def _check_cycle(self, name: str, target: Node, parent_path: str) -> None:
+        """Refuse a link that would be reachable from its own target (the tree's walks
+        never follow links, but a path through such links never ends)."""
+        if isinstance(target, Group) and _reaches(target, self, parent_path):
+            raise LinkError(
+                f"linking {target.full_name or 'the trajectory'!r} as {name!r} would make a "
+                f"cycle: the link would be reachable from its own target; link a leaf or a "
+                f"group that is not above it"
+            )
 
     @property
     def links(self) -> dict[str, Node]:

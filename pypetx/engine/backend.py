@@ -43,7 +43,12 @@ class Backend(Protocol):
         retries: int = 0,
         name: str | None = None,
     ) -> Any:
-        """Schedule ``fn(*args)``; retry it up to ``retries`` times if it raises."""
+        """Schedule ``fn(*args)``; retry it up to ``retries`` times if it raises.
+
+        A backend whose ``kills_tasks`` is true also takes ``timeout=`` (seconds): the
+        task is stopped then and :meth:`result` raises
+        :class:`~pypetx.engine.isolate.TaskTimedOut`.
+        """
 
     def wait_any(
         self, handles: Collection[Any], timeout: float | None = None
@@ -121,7 +126,7 @@ class SynchronousBackend(_BackendBase):
     def __init__(self) -> None:
         self._seq = itertools.count()
 
-    def submit(self, fn, *args, retries=0, name=None) -> _SyncHandle:
+    def submit(self, fn, *args, retries=0, name=None, timeout=None) -> _SyncHandle:
         return _SyncHandle(next(self._seq), fn, args)
 
     def wait_any(self, handles, timeout=None):
@@ -197,7 +202,7 @@ class ExecutorBackend(_BackendBase):
         self._n_workers = n_workers
         self._shutdown = shutdown
 
-    def submit(self, fn, *args, retries=0, name=None):
+    def submit(self, fn, *args, retries=0, name=None, timeout=None):
         return self.executor.submit(
             _Retrying(fn, retries) if retries > 0 else fn, *args
         )

@@ -17,6 +17,8 @@ import contextlib
 import logging
 import os
 import queue
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,6 +31,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from pypetx.base import config
 from pypetx.engine.backend import Backend, _BackendBase
 from pypetx.engine.errors import SchedulerLost
+from pypetx.engine.isolate import TaskTimedOut
 
 __all__ = ["DistributedBackend", "jobqueue_backend"]
 
@@ -37,6 +40,44 @@ logger = logging.getLogger(__name__)
 # Client states in which the scheduler is gone (``connecting`` after a disconnect: the
 # client retries for distributed.comm.timeouts.connect, but every future is cancelled).
 _LOST_STATES = frozenset({"connecting", "closing", "closed", "failed"})
+
+# Workers report a task over its time budget on this event topic (see _Watched), then
+# kill themselves this many seconds later.
+_TIMEOUT_TOPIC = "pypetx-timeout"
+_REPORT_SECONDS = 1.0
+
+
+class _Watched:
+    """Worker side: run ``fn(*args)``; tell the driver if it outlasts ``seconds``.
+
+    A timer thread (cancelled when the task ends) reports the task on the event topic,
+    so the driver cancels it (it is not rescheduled to hang again), then kills its own
+    worker process, which the nanny replaces: a hung thread cannot be stopped otherwise.
+    A worker in the driver's process (``processes=False``) only reports.
+    """
+
+    def __init__(self, fn: Callable[..., Any], seconds: float, key: str) -> None:
+        self.fn, self.seconds, self.key = fn, float(seconds), key
+        self.driver = os.getpid()
+
+    def __call__(self, *args: Any) -> Any:
+        from distributed import get_worker
+
+        worker = get_worker()
+        msg = {"key": self.key, "worker": worker.address, "seconds": self.seconds}
+        timer = threading.Timer(self.seconds, self._expire, (worker, msg))
+        timer.daemon = True
+        timer.start()
+        try:
+            return self.fn(*args)
+        finally:
+            timer.cancel()
+
+    def _expire(self, worker: Any, msg: dict) -> None:
+        worker.loop.add_callback(worker.log_event, _TIMEOUT_TOPIC, msg)
+        if os.getpid() != self.driver:
+            time.sleep(_REPORT_SECONDS)  # let the report reach the scheduler first
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 class _IgnoreSigint(WorkerPlugin):
@@ -104,6 +145,9 @@ class DistributedBackend(_BackendBase):
         self._nthreads_cache: tuple[float, int] = (-1.0, 0)
         self._finished: queue.SimpleQueue = queue.SimpleQueue()
         self.monitor = monitor
+        self._reported: queue.SimpleQueue = queue.SimpleQueue()  # timeouts from workers
+        self._expired: dict[str, float] = {}  # task key -> the budget it exceeded
+        self._subscribed = False
 
     # constructors --------------------------------------------------------------------
     @classmethod
@@ -172,9 +216,37 @@ class DistributedBackend(_BackendBase):
         except Exception:  # noqa: BLE001 - only for the message
             return "<unknown address>"
 
-    def submit(self, fn, *args, retries=0, name=None):
+    kills_tasks = True  # a task over its timeout is cancelled and its worker restarted
+
+    def _on_timeout(self, event: Any) -> None:
+        # In the client's event loop thread: only hand the report to the driver's thread.
+        self._reported.put(event[1] if isinstance(event, tuple) else event)
+        self._finished.put(None)
+
+    def _expire(self, handles: set[Any]) -> None:
+        """Cancel the tasks workers reported as over their budget (the workers end)."""
+        by_key = {h.key: h for h in handles}
+        while True:
+            try:
+                msg = self._reported.get_nowait()
+            except queue.Empty:
+                break
+            handle = by_key.get(msg.get("key"))
+            if handle is None or handle.done():
+                continue
+            self._expired[handle.key] = float(msg["seconds"])
+            self._client.cancel([handle])
+            logger.warning("pypetx: a task on %s ran over its %g s timeout; the worker is "
+                           "replaced", msg.get("worker"), msg["seconds"])
+
+    def submit(self, fn, *args, retries=0, name=None, timeout=None):
         self._check_connected()
         key = f"{name or 'pypetx-task'}-{uuid.uuid4().hex}"
+        if timeout is not None:
+            if not self._subscribed:
+                self.client.subscribe_topic(_TIMEOUT_TOPIC, self._on_timeout)
+                self._subscribed = True
+            fn = _Watched(fn, timeout, key)
         future = self.client.submit(
             fn, *args, retries=retries or None, pure=False, key=key
         )
@@ -185,6 +257,8 @@ class DistributedBackend(_BackendBase):
 
     def wait_any(self, handles, timeout=None):
         handles = set(handles)
+        if self._subscribed:
+            self._expire(handles)
         done = {h for h in handles if h.done()}
         if not done and handles:
             if self.monitor is not None:
@@ -195,6 +269,8 @@ class DistributedBackend(_BackendBase):
                 self._finished.get(timeout=timeout)
             except queue.Empty:
                 pass
+            if self._subscribed:
+                self._expire(handles)
             done = {h for h in handles if h.done()}
         while True:  # the states were read from the futures: the wake-ups are spent
             try:
@@ -206,6 +282,10 @@ class DistributedBackend(_BackendBase):
     def result(self, handle):
         from distributed.client import FutureCancelledError
 
+        seconds = self._expired.pop(getattr(handle, "key", None), None)
+        if seconds is not None:
+            handle.release()
+            raise TaskTimedOut(seconds)
         try:
             return handle.result()
         except FutureCancelledError as exc:

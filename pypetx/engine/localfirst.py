@@ -33,6 +33,7 @@ from typing import Any
 from pypetx.base import config
 from pypetx.engine.backend import Backend, _BackendBase
 from pypetx.engine.errors import ClusterError
+from pypetx.engine.isolate import DriverLane, Shared, can_isolate
 
 __all__ = ["LocalFirstBackend", "LocalFirstOptions"]
 
@@ -55,11 +56,18 @@ class LocalFirstOptions:
     min_remaining : float
         Start the cluster when the measured runs predict at least this many seconds of
         work left (in the driver's time; the cluster shares it among its workers).
+    isolate : bool
+        Run the driver's batches in a forked child process
+        (:class:`~pypetx.engine.isolate.DriverLane`), so a point that crashes kills the
+        child, not the user's script, and a batch can be stopped at its timeout. The
+        configuration's default is true; False (and platforms without ``fork``) runs
+        them in the driver's own process.
     """
 
     enabled: bool = True
     start_after: float = 0.1
     min_remaining: float = 1.0
+    isolate: bool = False
 
     def __post_init__(self) -> None:
         if self.start_after < 0 or self.min_remaining < 0:
@@ -80,31 +88,24 @@ class LocalFirstOptions:
             enabled=bool(section.get("enabled", True)),
             start_after=float(section.get("start_after", cls.start_after)),
             min_remaining=float(section.get("min_remaining", cls.min_remaining)),
+            isolate=bool(section.get("isolate", True)),
         )
 
 
 class _Handle:
     """A task: queued in the driver, run there, or handed to the cluster (``future``)."""
 
-    __slots__ = ("args", "error", "fn", "future", "name", "retries", "seq", "state", "value")
+    __slots__ = ("args", "error", "fn", "future", "name", "retries", "seq", "state",
+                 "timeout", "value")
 
     def __init__(self, seq: int, fn: Callable[..., Any], args: tuple, retries: int,
-                 name: str | None) -> None:
+                 name: str | None, timeout: float | None = None) -> None:
         self.seq, self.fn, self.args, self.retries, self.name = seq, fn, args, retries, name
+        self.timeout = timeout
         self.state = "pending"  # pending | finished | failed | cancelled | remote
         self.value: Any = None
         self.error: BaseException | None = None
         self.future: Any = None
-
-
-class _Shared:
-    """What :meth:`LocalFirstBackend.share` returns: the object, and its cluster copy."""
-
-    __slots__ = ("obj", "remote")
-
-    def __init__(self, obj: Any) -> None:
-        self.obj = obj
-        self.remote: Any = None
 
 
 class LocalFirstBackend(_BackendBase):
@@ -133,6 +134,7 @@ class LocalFirstBackend(_BackendBase):
         self._seq = itertools.count()
         self._local_seconds = 0.0  # driver time spent in tasks so far
         self.reason: str | None = None  # why the cluster was started (logs and tests)
+        self._lane = DriverLane() if self.options.isolate and can_isolate() else None
 
     # -- the decision -----------------------------------------------------------------
     @property
@@ -171,12 +173,12 @@ class LocalFirstBackend(_BackendBase):
 
     # -- backend verbs ----------------------------------------------------------------
     def share(self, obj: Any) -> Any:
-        return _Shared(obj)
+        return Shared(obj)
 
     def _args(self, args: tuple, remote: Backend | None) -> tuple:
         out = []
         for a in args:
-            if isinstance(a, _Shared):
+            if isinstance(a, Shared):
                 if remote is None:
                     a = a.obj
                 else:
@@ -190,11 +192,12 @@ class LocalFirstBackend(_BackendBase):
         remote = self._remote
         assert remote is not None
         handle.future = remote.submit(handle.fn, *self._args(handle.args, remote),
-                                      retries=handle.retries, name=handle.name)
+                                      retries=handle.retries, name=handle.name,
+                                      timeout=handle.timeout)
         handle.state = "remote"
 
-    def submit(self, fn, *args, retries=0, name=None):
-        handle = _Handle(next(self._seq), fn, args, retries, name)
+    def submit(self, fn, *args, retries=0, name=None, timeout=None):
+        handle = _Handle(next(self._seq), fn, args, retries, name, timeout)
         if self._remote is not None:
             self._to_remote(handle)
         return handle
@@ -223,7 +226,10 @@ class LocalFirstBackend(_BackendBase):
     def _run_local(self, handle: _Handle) -> None:
         t0 = time.perf_counter()
         try:
-            handle.value = handle.fn(*self._args(handle.args, None))
+            if self._lane is not None:
+                handle.value = self._lane.call(handle.fn, handle.args, handle.timeout)
+            else:
+                handle.value = handle.fn(*self._args(handle.args, None))
             handle.state = "finished"
         except Exception as exc:  # noqa: BLE001 - the task failed: result() raises it
             handle.error, handle.state = exc, "failed"
@@ -270,8 +276,17 @@ class LocalFirstBackend(_BackendBase):
         """The cluster's ``distributed.Client`` (starts the cluster if needed)."""
         return self.start("the client was asked for").client  # type: ignore[attr-defined]
 
+    @property
+    def kills_tasks(self) -> bool:
+        """Whether a task can be stopped at its ``timeout`` (the runner's budget)."""
+        if self._remote is not None:
+            return bool(getattr(self._remote, "kills_tasks", False))
+        return self._lane is not None
+
     def close(self) -> None:
         self._factory = None
+        if self._lane is not None:
+            self._lane.close()
         if self._remote is not None:
             remote, self._remote = self._remote, None
             remote.close()

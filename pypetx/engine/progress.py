@@ -1,4 +1,4 @@
-"""The sweep's progress bar: runs done out of runs pending, failed count, dashboard link."""
+"""The sweep's progress bar: runs done out of runs pending, failed count, dashboard links."""
 
 from __future__ import annotations
 
@@ -53,13 +53,22 @@ class Progress:
         self, total: int, enabled: bool, dashboard_link: str | None = None
     ) -> None:
         self._bar: Any = None
+        self._shown: set[str] = set()
         if not enabled:
             return
         from tqdm.auto import tqdm
 
         self._bar = tqdm(total=total, unit="run", dynamic_ncols=True, smoothing=0.1)
         if dashboard_link:
-            self._bar.write(f"Dask dashboard: {dashboard_link}", file=sys.stderr)
+            self.link("Dask dashboard", dashboard_link)
+
+    def link(self, label: str, url: str | None) -> None:
+        """Print ``label: url`` above the bar, once per label (a cluster that starts in
+        the middle of the sweep announces its dashboard and sweep map then)."""
+        if self._bar is None or not url or label in self._shown:
+            return
+        self._shown.add(label)
+        self._bar.write(f"{label}: {url}", file=sys.stderr)
 
     def update(self, n_runs: int, n_failed_total: int) -> None:
         """Count ``n_runs`` more runs; show the failures so far."""

@@ -17,15 +17,19 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import numpy as np
 
 from pypetx.base import config
 from pypetx.engine.batching import BatchingOptions, BatchPlanner, as_pending
 from pypetx.engine.executors import Backend, SchedulerLost
+from pypetx.engine.isolate import ProcessDied, TaskTimedOut, is_process_death
 from pypetx.engine.progress import Progress, progress_enabled
 from pypetx.core.batch import BatchResult
+
+if TYPE_CHECKING:
+    from pypetx.engine.dashboard import SweepMonitor
 
 __all__ = ["RunSummary", "SweepInterrupted", "failed_batch", "run_batches"]
 
@@ -103,6 +107,8 @@ def run_batches(
     interrupt_grace_seconds: float | None = None,
     batching: BatchingOptions | None = None,
     resume_hint: str | None = None,
+    monitor: SweepMonitor | None = None,
+    timeout: float | None = None,
 ) -> RunSummary:
     """Run ``task(shared, indices)`` over batches of ``pending`` and sink each result.
 
@@ -142,6 +148,14 @@ def run_batches(
         Targets of automatic batching; default from ``pypetx.batching``.
     resume_hint : str, optional
         How to resume, appended to the :class:`SweepInterrupted` message.
+    monitor : SweepMonitor, optional
+        Reports the sweep to the cluster's sweep map (docs/dashboard.md): told of every
+        submission and finished batch, once per loop, and of the end.
+    timeout : float, optional
+        Seconds one run may take; default ``pypetx.timeout`` (None: no limit). A backend
+        that can stop a task (``kills_tasks``: local-first's driver lane, a Dask cluster)
+        is given a budget per batch; a batch over it is killed and split like a crashed
+        one, and a single run over ``timeout`` is failed with "timed out after N s".
 
     Returns
     -------
@@ -151,6 +165,13 @@ def run_batches(
     ------
     SweepInterrupted
         On Ctrl-C, after the grace period; carries the summary.
+
+    Notes
+    -----
+    A batch whose process died (segfault, ``os._exit``, OOM kill, ``KilledWorker``) or
+    that timed out is split in halves and its runs submitted again, down to single runs:
+    exactly the runs that crash are recorded as failed, with the cause, and the good runs
+    that shared their batch are kept.
     """
     start = time.perf_counter()
     pending = as_pending(pending)
@@ -163,7 +184,14 @@ def run_batches(
         if interrupt_grace_seconds is None
         else interrupt_grace_seconds
     )
+    if timeout is None:
+        timeout = config.get("timeout", None)
+    timeout = None if timeout is None else float(timeout)
+    if timeout is not None and not timeout > 0:
+        raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
     planner = BatchPlanner(pending, backend.n_workers, batch_size, batching)
+    # Halves of batches whose process died, run again before new work (see Notes).
+    split: list[np.ndarray] = []
     per_worker = int(config.get("in_flight_per_worker", 2))
     # A backend that decides where to run from the work left (LocalFirstBackend) hears
     # the planner's estimate before every round of submissions.
@@ -179,6 +207,17 @@ def run_batches(
         except SchedulerLost:
             raise  # the cluster is gone, not these runs: they stay to do, not failed
         except Exception as exc:  # noqa: BLE001 - the task itself failed: its runs fail, the sweep goes on
+            if is_process_death(exc) and len(indices) > 1:
+                # Which of the runs killed the process? Rerun them in halves.
+                half = len(indices) // 2
+                split.extend([indices[half:], indices[:half]])
+                summary.n_task_errors += 1
+                return
+            if isinstance(exc, TaskTimedOut) and timeout is not None:
+                exc = TaskTimedOut(timeout)  # a single run: its own limit, not the budget
+            elif is_process_death(exc) and not isinstance(exc, ProcessDied):
+                exc = ProcessDied(f"the worker processes running the point died (a crash, "
+                                  f"os._exit or out of memory): {type(exc).__name__}: {exc}")
             batch = failed_batch(indices, exc)
             summary.n_task_errors += 1
         else:
@@ -204,6 +243,8 @@ def run_batches(
         summary.n_failed += int(np.count_nonzero(batch.failed))
         if on_batch is not None:
             on_batch(batch)
+        if monitor is not None:
+            monitor.finished(batch)
         bar.update(len(batch), summary.n_failed)
 
     def collect_done(done: set[Any], bar: Progress) -> None:
@@ -216,8 +257,10 @@ def run_batches(
             with Progress(
                 len(pending), progress_enabled(progress), backend.dashboard_link
             ) as bar:
+                if monitor is not None:
+                    monitor.attach(backend, bar.link)
                 try:
-                    while not planner.exhausted or in_flight:
+                    while not planner.exhausted or in_flight or split:
                         guard.check()
                         if advise is not None:
                             advise(planner.seconds_per_run, planner.n_remaining)
@@ -225,10 +268,14 @@ def run_batches(
                         planner.n_workers = n_workers
                         planner.in_driver = bool(getattr(backend, "runs_in_driver", False))
                         limit = max_in_flight or max(per_worker * n_workers, 2)
-                        while not planner.exhausted and len(
+                        while (split or not planner.exhausted) and len(
                             in_flight
                         ) < planner.in_flight_limit(limit):
-                            indices = planner.next_batch()
+                            indices = split.pop() if split else planner.next_batch()
+                            extra = {}
+                            if timeout is not None and getattr(backend, "kills_tasks", False):
+                                extra["timeout"] = _budget(
+                                    timeout, len(indices), planner.seconds_per_run)
                             handle = backend.submit(
                                 _call_timed,
                                 task,
@@ -236,13 +283,18 @@ def run_batches(
                                 indices,
                                 retries=retries,
                                 name="pypetx-batch",
+                                **extra,
                             )
                             in_flight[handle] = indices
+                            if monitor is not None:
+                                monitor.submitted(indices, handle)
                             summary.n_tasks += 1
                             summary.batch_sizes.append(len(indices))
                         with guard.interruptible():
                             done, _ = backend.wait_any(in_flight, timeout=_POLL_SECONDS)
                         collect_done(done, bar)
+                        if monitor is not None:
+                            monitor.tick()
                 except KeyboardInterrupt:
                     summary.interrupted = True
                     # In-process backends run tasks inside wait_any: nothing is running
@@ -265,12 +317,27 @@ def run_batches(
                         f"{summary.n_received} of {summary.n_runs} runs of this sweep were "
                         f"stored before; {summary.n_not_run} did not finish; {hint}"
                     ) from exc
+                finally:
+                    if monitor is not None:
+                        monitor.detach(interrupted=summary.interrupted)
         finally:
             if in_flight:
                 backend.cancel(list(in_flight))
                 in_flight.clear()
             summary.wall_seconds = time.perf_counter() - start
     return summary
+
+
+def _budget(timeout: float, n: int, seconds_per_run: float | None) -> float:
+    """Seconds a batch of ``n`` runs may take when one run may take ``timeout``.
+
+    One run: exactly ``timeout``. More: ``timeout`` (for the one slow run) plus a margin
+    over what the others are measured to cost. A batch killed at its budget is split, so
+    a budget too tight costs time, never a wrongly failed run.
+    """
+    if n <= 1:
+        return timeout
+    return timeout + 4.0 * n * (seconds_per_run or 0.0)
 
 
 def _result_bytes(batch: BatchResult) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -39,7 +40,7 @@ def scheduler(kind: str) -> Scheduler:
                          f"{', '.join(SCHEDULERS)}") from None
 
 
-class Scheduler:
+class Scheduler(ABC):
     """What pypetx needs to know about one batch system besides dask-jobqueue's Job class.
 
     Attributes
@@ -73,9 +74,9 @@ class Scheduler:
     walltime_signal: ClassVar[str | None] = None
     history_command: ClassVar[str | None] = None
 
+    @abstractmethod
     def queue_command(self, job_ids: Sequence[str]) -> list[str]:
         """The command that lists ``job_ids`` in the queue (states and reasons)."""
-        raise NotImplementedError
 
     def parse_queue(self, listing: str) -> list[tuple[str, str]] | None:
         """``(job id, state)`` pairs read from :meth:`queue_command`'s output, the state

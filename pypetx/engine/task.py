@@ -374,6 +374,6 @@ def _collect_return(collected: dict, meta: dict, spec: RunSpec, ret: Any, k: int
         return
     name = getattr(ret, "name", None) if hasattr(ret, "dims") else None
     if not name:  # a scalar/array return is named after the function (lambdas: "result")
-        fname = getattr(spec.fn, "__name__", "")
+        fname = getattr(spec.fn, "__name__", "").lstrip("_")  # "_f" -> "f": no private names
         name = fname if fname.isidentifier() else "result"
     _collect(collected, meta, name, (ret,), {}, k)

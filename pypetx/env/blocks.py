@@ -10,6 +10,7 @@ Kept free of xarray and the store: a worker imports only this, the engine and nu
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,9 +22,11 @@ from pypetx.engine.task import run_batch
 
 __all__ = ["STATUS", "VLEN_STR", "Output", "SweepBlocks", "TemplateError", "run_block"]
 
-#: Variable-length strings: object arrays marked as str, so netCDF4 and Zarr writers know
-#: the type without computing the data (h5py's ``string_dtype`` idiom).
-VLEN_STR = np.dtype("O", metadata={"element_type": str})
+#: Variable-length strings. numpy 2's StringDType: xarray writes it to netCDF4 and Zarr as
+#: it is, while an object array (numpy 1: marked as str, h5py's idiom) makes xarray compute
+#: its first element (a whole block of the sweep) only to look at its type.
+VLEN_STR = (np.dtypes.StringDType() if hasattr(np.dtypes, "StringDType")
+            else np.dtype("O", metadata={"element_type": str}))
 #: Per-run status variables of a lazy sweep: name -> dtype. ``worker``, ``error`` and
 #: ``traceback`` are strings per cell (as format 1 files held them: ``pypetx.failures``
 #: and ``pypetx.workers`` read them).
@@ -167,12 +170,8 @@ def _fill_status(out: dict[str, np.ndarray], batch: Any, at: np.ndarray) -> None
     out["worker"][at] = batch.worker
     failed = np.flatnonzero(batch.failed)
     if len(failed):
-        errors = np.empty(len(failed), object)
-        errors[:] = [batch.error[k] for k in failed]
-        traces = np.empty(len(failed), object)
-        traces[:] = [batch.traceback[k] for k in failed]
-        out["error"][at[failed]] = errors
-        out["traceback"][at[failed]] = traces
+        out["error"][at[failed]] = [batch.error[k] for k in failed]
+        out["traceback"][at[failed]] = [batch.traceback[k] for k in failed]
 
 
 def _fill_results(sweep: SweepBlocks, out: dict[str, np.ndarray], batch: Any,
@@ -190,35 +189,45 @@ def _fill_results(sweep: SweepBlocks, out: dict[str, np.ndarray], batch: Any,
                 f"(outputs: {sorted(outputs)}); pass template= with every result")
         target = out[name]
         if isinstance(values, np.ndarray):
-            _check(sweep, o, values.shape[1:], values.dtype, batch.indices[rows[0]])
-            target[at[rows]] = values[rows].astype(object) if o.dtype == object \
-                else values[rows]
+            _check(sweep, o, values[rows], batch.indices[rows])
+            target[at[rows]] = values[rows]
             continue
         for k in rows.tolist():
             value = values[k]
             if hasattr(value, "dims") and hasattr(value, "values"):  # an xarray.DataArray
                 value = value.values
-            if not isinstance(value, str):
-                value = np.asarray(value)
-            _check(sweep, o, np.shape(value), np.asarray(value).dtype, batch.indices[k])
-            if o.dtype == object and not isinstance(value, str):
-                value = value.astype(object)
+            _check(sweep, o, np.asarray(value)[None], batch.indices[k:k + 1])
             target[at[k]] = value
 
 
-def _check(sweep: SweepBlocks, o: Output, shape: tuple[int, ...], dtype: np.dtype,
-           run: Any) -> None:
-    if o.dtype == object:  # strings: of any length
-        fits = dtype.kind in "US"
-    else:
-        fits = np.can_cast(dtype, o.dtype, casting="same_kind")
-    if tuple(shape) != o.shape or not fits:
-        _mismatch(sweep, o, run, f"shape {tuple(shape)} {dtype}")
+def _check(sweep: SweepBlocks, o: Output, values: np.ndarray, runs: np.ndarray) -> None:
+    """Raise unless the output holds ``values`` (one row per run of ``runs``): their
+    shape, and their dtype or at least every value (0.0 and 1.0 in an int output)."""
+    if values.shape[1:] != o.shape:
+        _mismatch(sweep, o, runs[0], f"shape {values.shape[1:]} {values.dtype}")
+    if o.dtype == VLEN_STR:  # strings of any length
+        if values.dtype.kind not in "UST":
+            _mismatch(sweep, o, runs[0], f"{values.dtype}")
+        return
+    if np.can_cast(values.dtype, o.dtype, casting="same_kind"):
+        return
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            held = values.astype(o.dtype).astype(values.dtype) == values
+        except (TypeError, ValueError):  # e.g. strings in a numeric output
+            held = np.zeros(values.shape, bool)
+    bad = np.flatnonzero(~held.reshape(len(values), -1).all(axis=1))
+    if len(bad):
+        value = values[bad[0]]
+        _mismatch(sweep, o, runs[bad[0]], f"{value.item() if value.ndim == 0 else 'values'}"
+                                          f" ({values.dtype})")
 
 
 def _mismatch(sweep: SweepBlocks, o: Output, run: Any, got: str) -> None:
     raise TemplateError(
         f"{sweep.describe(int(run))} of the lazy sweep {sweep.name!r} gave {o.name!r} as "
-        f"{got}, but {sweep.origin} gave shape {o.shape} {o.dtype}: pass template= with "
-        f"a value that holds every run's (e.g. a float for numbers, a fixed shape), or "
-        f"run it eagerly (without lazy=True), where results may be ragged")
+        f"{got}; the output, learned from {sweep.origin}, is shape {o.shape} "
+        f"{'str' if o.dtype == VLEN_STR else o.dtype} and cannot hold it: pass template= with a "
+        f"value that holds every run's (e.g. a float for numbers, a fixed shape), or run "
+        f"it eagerly (without lazy=True), where results may be ragged")

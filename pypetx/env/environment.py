@@ -49,6 +49,10 @@ class Environment:
         Runs per Dask task; ``"auto"`` measures the first runs and batches cheap ones.
     progress : bool or "auto"
         Progress bar (``"auto"``: only on a terminal or in Jupyter).
+    timeout : float, optional
+        Seconds one run may take (default ``pypetx.timeout``: no limit): a run over it is
+        stopped, its process replaced, and it is recorded as failed ("timed out after N
+        s"). See docs/failures.md.
     on_error : {"raise", "continue"}
         After all runs: raise :class:`~pypetx.base.errors.SweepFailed` when some failed, or
         just log the summary.
@@ -106,8 +110,8 @@ class Environment:
                  force: bool = False, store_function: bool = False,
                  git_fail_if_dirty: bool = False, git_commit: bool | str = False,
                  n_jobs: int | None = None, adapt: tuple[int, int] | None = None,
-                 scheduler: str | None = None, dask_config: dict[str, Any] | None = None
-                 ) -> None:
+                 scheduler: str | None = None, dask_config: dict[str, Any] | None = None,
+                 timeout: float | None = None) -> None:
         if isinstance(trajectory, Trajectory):
             self.trajectory = trajectory
         else:
@@ -138,13 +142,14 @@ class Environment:
         self.batch_size = batch_size
         self.progress = progress
         self.on_error = on_error
-        self.resume_stored = resume  # continue what the file holds (the resume= option)
+        self.resume = resume
         self.overwrite_file = overwrite_file
         self.storage = storage
         self.record_packages = tuple(record_packages)
         self.git_repository = git_repository
         self.complevel = complevel
         self.retries = retries
+        self.timeout = timeout
         self.force = force
         self.store_function = store_function
         self._postprocessing: list[tuple[Callable, tuple, dict]] = []
@@ -177,6 +182,13 @@ class Environment:
         if self._backend is not None:
             backend, self._backend = self._backend, None
             backend.close()
+
+    @property
+    def dashboard_link(self) -> str | None:
+        """The sweep map of this environment's last run (docs/dashboard.md) while its Dask
+        cluster runs (e.g. inside ``with env:``), else ``None``."""
+        monitor = getattr(self, "_sweep_monitor", None)
+        return monitor.link if monitor is not None else None
 
     @property
     def traj(self) -> Trajectory:
@@ -224,18 +236,33 @@ class Environment:
         """Run again only the runs whose last attempt failed (after fixing ``fn``)."""
         return self._run(fn, args, kwargs, rerun_failed=True, resume=True)
 
-    def resume(self, fn: Callable | None = None, *args: Any, rerun_failed: bool = False,
-               **kwargs: Any) -> list[tuple[int, Any]]:
-        """Continue the stored sweep: only runs without a completed result run.
+    def run_missing(self, fn: Callable | None = None, *args: Any, rerun_failed: bool = False,
+                    **kwargs: Any) -> list[tuple[int, Any]]:
+        """Continue the stored sweep: only runs without a completed result run (with
+        ``rerun_failed``, the failed ones too).
 
         ``fn`` defaults to the function recorded in the file when it is importable
-        (``module:function``).
+        (``module:function``). (``env.resume`` is the ``resume=`` option's flag.)
         """
         if fn is None:
             from pypetx.env.resume import recorded_function
 
             fn = recorded_function(self.filename, self.trajectory.name)
         return self._run(fn, args, kwargs, rerun_failed=rerun_failed, resume=True)
+
+    def to_dataset(self, fn: Callable, args: Sequence[Any] = (), kwargs: dict | None = None,
+                   *, chunks: Any = None, template: Any = None) -> Any:
+        """The sweep of ``fn(traj, *args, **kwargs)`` as a lazy Dataset: a Dask graph with
+        one task per block of the grid, run by ``.compute()``, ``dask.compute``,
+        ``.to_zarr()``... (see docs/lazy.md); store it with :func:`pypetx.save`.
+
+        ``chunks`` (xarray's spelling, default: the auto batching's runs per task) and
+        ``template`` (what one run gives, e.g. ``{"z": 0.0}``; default: run 0 is run once
+        now to learn it) are as in ``pypetx.sweep(..., lazy=True)``.
+        """
+        from pypetx.env.lazy import lazy_dataset
+
+        return lazy_dataset(self, fn, tuple(args), kwargs, chunks=chunks, template=template)
 
     def _run(self, fn: Callable, args: tuple, kwargs: dict, *, resume: bool | None = None,
              rerun_failed: bool = False, plain: bool = False,
@@ -250,7 +277,7 @@ class Environment:
         returns = RunReturns()
         handed: list[tuple[int, Any]] = []  # pypet's results list of post-processing
         if resume is None:
-            resume = self.resume_stored or self._stored_here
+            resume = self.resume or self._stored_here
         while True:
             spec = RunSpec(token=uuid.uuid4().hex, skeleton=None, fn=fn, args=args,
                            kwargs=kwargs, plain=plain)
@@ -360,11 +387,18 @@ class Environment:
             config = dask.config.set(self._dask_config)
             try:
                 payload = _pack_without_dataset(traj, spec, pack_spec)
+                from pypetx.engine.dashboard import SweepMonitor  # the sweep map
+
+                self._sweep_monitor = SweepMonitor(
+                    exploration, name=traj.name, filename=self.filename, pending=pending,
+                    done=~todo & store.done(), failed=~todo & store.failed_runs())
                 self.summary = run_batches(
                     run_batch, payload, pending, backend, sink,
                     batch_size=self.batch_size, progress=self.progress, retries=self.retries,
+                    timeout=self.timeout,
                     resume_hint=f"resume with Environment(..., resume=True) or "
                                 f"'pypetx resume {self.filename}'",
+                    monitor=self._sweep_monitor,
                 )
             finally:
                 config.__exit__(None, None, None)

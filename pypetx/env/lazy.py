@@ -29,6 +29,7 @@ import numpy as np
 import xarray as xr
 
 from pypetx.base.errors import SweepFailed
+from pypetx.core.values import fill_value
 from pypetx.engine.batching import BatchingOptions, auto_batch_size
 from pypetx.engine.task import RunSpec, pack_spec, run_batch
 from pypetx.env.blocks import STATUS, VLEN_STR, Output, SweepBlocks, TemplateError, run_block
@@ -36,9 +37,7 @@ from pypetx.store.layout import (
     ResultInfo,
     chunk_shape,
     explored_coords,
-    exploration_json,
     explored_dims,
-    fill_value,
     result_dims,
 )
 
@@ -144,9 +143,8 @@ def sweep_of(ds: xr.Dataset) -> SweepBlocks:
 
 
 def _literal(value: Any) -> Any:
-    """A graph value as stored: dask may wrap literals into a task-spec node."""
-    return value.value if hasattr(value, "value") and not isinstance(value, SweepBlocks) \
-        else value
+    """The value a graph holds (dask may hold a literal as a task-spec ``DataNode``)."""
+    return value if isinstance(value, SweepBlocks) else getattr(value, "value", value)
 
 
 def _pack(traj: Any, spec: RunSpec) -> tuple[str, bytes]:
@@ -198,9 +196,10 @@ def _outputs(batch: Any, origin: str) -> tuple[tuple[Output, ...], dict[str, Any
                     "run this sweep eagerly (without lazy=True)")
             dtype, shape = arr.dtype, arr.shape
         dtype = np.dtype(dtype)
-        if dtype.kind in "US":  # strings of any length: a fixed width would truncate
+        if dtype.kind in "UST":  # strings of any length: a fixed width would truncate
             dtype = VLEN_STR
-        outputs.append(Output(name, dtype, tuple(int(s) for s in shape), fill_value(dtype)))
+        fill = "" if dtype == VLEN_STR else fill_value(dtype)  # (StringDType: kind "T")
+        outputs.append(Output(name, dtype, tuple(int(s) for s in shape), fill))
     return tuple(outputs), {o.name: batch.result_meta.get(o.name) for o in outputs}
 
 
@@ -308,7 +307,8 @@ def _dataset(blocks: SweepBlocks, token: str, dims: tuple[str, ...],
         variables[o.name] = var
     attrs = {"name": traj.name, "comment": traj.comment, "pypetx_trajectory": traj.name}
     if blocks.run_of_cell is not None:  # each run's cell, for pypetx.failures
-        attrs["pypetx_exploration"] = json.dumps(exploration_json(exploration))
+        attrs["pypetx_exploration"] = json.dumps(exploration.to_dict(compact=True),
+                                                 default=repr)
     return xr.Dataset(variables, coords=explored_coords(exploration), attrs=attrs)
 
 

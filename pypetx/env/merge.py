@@ -145,10 +145,12 @@ def merge(traj: Any, other: Any, *, remove_duplicates: bool = False,
     _check_same_parameters(traj, other)
     kept = _kept_runs(traj, other, remove_duplicates)
     n_mine = traj.exploration.n_runs
-    new_cols = {n: [other.exploration.column(n)[i] for i in kept.tolist()]
-                for n in traj.exploration.names}
+    if len(kept) == other.exploration.n_runs:
+        new = other.exploration  # all of it: two grids merge from their axis values
+    else:
+        new = {n: other.exploration.values_at(n, kept) for n in traj.exploration.names}
     if len(kept):
-        traj._set_exploration(traj.exploration.expand(new_cols))
+        traj._set_exploration(traj.exploration.expand(new))
     new_index = np.arange(n_mine, n_mine + len(kept))
     other_ds = other.dataset
     store = open_store(traj._store_path, traj.name)

@@ -158,19 +158,13 @@ def check_compatible(path: str, traj: Any, fn: Callable | None) -> None:
 
 
 def load_for_resume(path: str, name: str | None = None, *, cls: type | None = None) -> Any:
-    """The stored trajectory (tree and exploration), ready for ``Environment(resume=True)``;
-    of class ``cls`` (default: the core :class:`~pypetx.core.trajectory.Trajectory`)."""
-    from pypetx.core.explore import Exploration
-    from pypetx.store.load import check_group, read_tree, stored_exploration
-    from pypetx.core.trajectory import Trajectory
+    """The stored trajectory (tree, exploration, lazy cube), ready for
+    ``Environment(resume=True)``; of class ``cls`` (default: the core
+    :class:`~pypetx.core.trajectory.Trajectory`). :func:`pypetx.env.loading.reading.load`
+    with nothing unpickled."""
+    from pypetx.env.loading.reading import load
 
-    name = check_group(path, name)
-    records, attrs = read_tree(path, name, allow_pickle=False)
-    traj = (cls or Trajectory).from_records(records, {**attrs, "name": name})
-    exploration = Exploration.from_dict(stored_exploration(path, name))
-    if all(n in traj for n in exploration.names):
-        traj._set_exploration(exploration)
-    return traj
+    return load(path, name, allow_pickle=False, cls=cls)
 
 
 __all__ = ["ResumeError", "check_compatible", "function_attrs", "function_ref",

@@ -65,7 +65,7 @@ class EvolutionMap:
         self.env = env
         self.generation = 0
         self._stored: dict[str, np.ndarray] | None = None
-        if env.resume_stored:
+        if env.resume:
             self._stored = _read_stored(env.filename, env.trajectory.name)
         traj = env.trajectory
         for name in ("generation", "ind_idx"):
@@ -87,7 +87,7 @@ class EvolutionMap:
         rows = range(start, start + n)
         by_run = dict(zip(rows, genomes))
         self.env.run(_evaluate_run, evaluate, by_run)
-        self.env.resume_stored = True  # later generations only add runs to the same file
+        self.env.resume = True  # later generations only add runs to the same file
         ds = self.env.dataset.isel(run=slice(start, start + n))
         if not bool(ds["completed"].all()):
             # runs that failed in an interrupted session are not re-run by resume

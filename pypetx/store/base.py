@@ -1,9 +1,10 @@
-"""The store protocol, the journaled base class every backend extends, and ``open_store``.
+"""The store protocol and the journaled base class every backend's store extends.
 
-A backend only says how to read the cube already stored (``_read_stored``), how to
+A backend's store only says how to read the cube already stored (``_read_stored``), how to
 commit a newly assembled cube and tree durably (``_commit``) and how to reopen it
 (``_open_result``); journaling, resume checks, status bookkeeping and cube assembly are
-shared here. Zarr adds :meth:`Store.worker_sink`.
+shared here. Zarr adds :meth:`Store.worker_sink`. Which backend a path gets is the
+registry's business (:func:`pypetx.store.registry.open_store`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pypetx.core.batch import BatchResult
 from pypetx.store.codec import encode_tree, parameter_attrs
 from pypetx.store.cube import Cube, eager_budget
 from pypetx.store.lock import DriverLock
-from pypetx.store.journal import Journal
+from pypetx.store.journal import Journal, write_atomic
 from pypetx.store.layout import (
     FORMAT_VERSION,
     describe_exploration,
@@ -33,7 +34,7 @@ from pypetx.store.layout import (
 )
 from pypetx.store.sources import CubeSource, JournalSource, Source, stored_infos
 
-__all__ = ["JournaledStore", "Store", "open_store"]
+__all__ = ["JournaledStore", "Store"]
 
 
 @runtime_checkable
@@ -63,12 +64,12 @@ def _attr_value(value: Any) -> Any:
 
 def _comparable(values: Any) -> Any:
     """A column as a numeric array when it is one (fast comparison), else a list."""
-    from pypetx.core.explore import _numeric_array
+    from pypetx.core.explore import numeric_array
 
     if isinstance(values, np.ndarray):
         return values if values.dtype.kind in "biuf" else values.tolist()
     values = list(values)
-    arr = _numeric_array(values)
+    arr = numeric_array(values)
     return values if arr is None else arr
 
 
@@ -116,8 +117,6 @@ def _write_journal_exploration(journal: Journal, text: str,
                                arrays: Mapping[str, np.ndarray]) -> None:
     """``exploration.json`` and the arrays it refers to (written first, named by content,
     so the json never refers to a missing or other array); stale arrays are removed."""
-    from pypetx.store.journal import write_atomic
-
     directory = journal.directory
     keep = {f"exploration-{digest}.npy" for digest in arrays}
     for digest, arr in arrays.items():
@@ -149,7 +148,7 @@ class JournaledStore:
         Runs per chunk along the explored dims; default the largest batch seen.
     """
 
-    #: Short backend name used in messages and by :func:`open_store`.
+    #: The storage name of the backend (see :mod:`pypetx.store.registry`).
     storage = "base"
 
     def __init__(self, path: str | os.PathLike[str], name: str, *, complevel: int | None = None,
@@ -202,9 +201,8 @@ class JournaledStore:
         """Remove leftovers of a killed driver (called with the driver lock held)."""
 
     def _open_result(self) -> xr.Dataset:
-        from pypetx.store.load import open_results
-
-        return open_results(self.path, self.name)
+        """The committed cube, reopened lazily (dask-chunked) for the caller."""
+        raise NotImplementedError
 
     # protocol ------------------------------------------------------------------------
 
@@ -414,30 +412,3 @@ class JournaledStore:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-
-def open_store(path: str | os.PathLike[str], name: str, storage: str = "auto",
-               **opts: Any) -> JournaledStore:
-    """The store backend for ``path``: ``.zarr`` -> Zarr, anything else -> HDF5.
-
-    Parameters
-    ----------
-    path : path-like
-        Results file or Zarr directory.
-    name : str
-        Trajectory name (group).
-    storage : {"auto", "hdf5", "zarr"}
-        Backend; ``"auto"`` picks by suffix.
-    **opts
-        Backend options (``complevel``, ``encoding``, ``batch_size``).
-    """
-    if storage == "auto":
-        storage = "zarr" if str(path).rstrip("/").endswith(".zarr") else "hdf5"
-    if storage == "hdf5":
-        from pypetx.store.hdf5 import HDF5Store
-
-        return HDF5Store(path, name, **opts)
-    if storage == "zarr":
-        from pypetx.store.zarr import ZarrStore
-
-        return ZarrStore(path, name, **opts)
-    raise StorageError(f"unknown storage {storage!r} for {path}; use 'auto', 'hdf5' or 'zarr'")

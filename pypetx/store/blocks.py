@@ -93,7 +93,9 @@ def fixed_block(name: str, status: bool, shape: tuple[int, ...], dtype: np.dtype
 
 
 def ragged_block(name: str, mode: str, dtype: np.dtype, n: int,
-                  items: list[tuple[Source, np.ndarray, np.ndarray]]) -> np.ndarray:
+                 items: list[tuple[Source, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The ``<name>_obs`` values of ``n`` cells (C order): ``items`` are ``(source, rows,
+    positions among the cells)``; pickled results give their bytes."""
     pieces: list[Any] = [None] * n
     for src, rows, order in items:
         info = src.infos.get(name)
@@ -110,7 +112,7 @@ def ragged_block(name: str, mode: str, dtype: np.dtype, n: int,
 
 
 def failure_block(which: int, n: int, items: list[tuple[Source, np.ndarray, np.ndarray]]
-                   ) -> np.ndarray:
+                  ) -> np.ndarray:
     """Error messages (``which`` 0) or tracebacks (1) of ``n`` failures from their sources:
     ``items`` are ``(source, rows, positions in the block)``."""
     out = np.full(n, "", dtype=object).astype(FAILURE_VARS["failure_error"])
@@ -128,7 +130,7 @@ def as_slice(index: np.ndarray) -> slice | np.ndarray:
 
 
 def range_boxes(c0: int, c1: int, shape: tuple[int, ...]
-                 ) -> Iterator[tuple[tuple[slice, ...], int, int]]:
+                ) -> Iterator[tuple[tuple[slice, ...], int, int]]:
     """Cover the C-order cells ``c0 .. c1-1`` of a grid of ``shape`` with boxes.
 
     Yields ``(slices, lo, hi)``: the box ``slices`` holds cells ``c0 + lo .. c0 + hi - 1``

@@ -30,7 +30,7 @@ from xarray.backends.store import StoreBackendEntrypoint
 from xarray.core import indexing
 from xarray.core.utils import FrozenDict
 
-__all__ = ["H5Backend", "Unusual", "open_group"]
+__all__ = ["H5Backend", "Unusual", "dataset", "group_attributes", "open_group", "read_group"]
 
 #: Attributes netCDF4 keeps for itself (h5netcdf hides the same ones).
 _HIDDEN = frozenset(["REFERENCE_LIST", "CLASS", "DIMENSION_LIST", "NAME", "_Netcdf4Dimid",
@@ -102,7 +102,7 @@ class _Array(BackendArray):
 
     def _getitem(self, key: tuple) -> np.ndarray:
         with HDF5_LOCK:
-            ds = self.manager.acquire()[self.path]
+            ds = dataset(self.manager.acquire(), self.path)
             return (ds.asstr() if self.vlen_str else ds)[key]
 
 
@@ -134,13 +134,30 @@ _CACHE_SIZE = 32
 _CACHE_LOCK = threading.Lock()
 
 
+def dataset(f: Any, path: str) -> Any:
+    """The dataset at ``path`` of the open file ``f``.
+
+    ``f[path]`` would build an ``h5py.File`` wrapper for every dataset it opens (to learn
+    the file's mode); this opens it without one.
+    """
+    h5py = _h5py()
+    return h5py.Dataset(h5py.h5d.open(f.id, path.encode()))
+
+
+def _datasets(g: Any) -> Iterable[tuple[str, Any]]:
+    """``(name, dataset)`` of the datasets directly in group ``g`` (no File wrappers)."""
+    h5py = _h5py()
+    for raw in g.id:
+        oid = h5py.h5o.open(g.id, raw)
+        if h5py.h5i.get_type(oid) == h5py.h5i.DATASET:
+            yield raw.decode(), h5py.Dataset(oid)
+
+
 def _read_group(f: Any, group: str) -> _GroupMeta:
     h5py = _h5py()
     g = f[group]
     variables, unlimited = {}, set()
-    for name, ds in g.items():
-        if not isinstance(ds, h5py.Dataset):
-            continue
+    for name, ds in _datasets(g):
         attrs = ds.attrs
         keys = list(attrs)
         is_scale = "CLASS" in keys and attrs["CLASS"] == b"DIMENSION_SCALE"
@@ -156,7 +173,8 @@ def _read_group(f: Any, group: str) -> _GroupMeta:
             refs = list(attrs["DIMENSION_LIST"])
             if len(refs) != ds.ndim or any(len(r) == 0 for r in refs):
                 raise Unusual(f"unlabelled dimensions of {name!r}")
-            dims = tuple(f[r[-1]].name.rsplit("/", 1)[-1] for r in refs)
+            dims = tuple(h5py.h5r.get_name(r[-1], f.id).decode().rsplit("/", 1)[-1]
+                         for r in refs)
         elif is_scale and ds.ndim == 1 and (
                 "_Netcdf4Coordinates" not in keys or len(attrs["_Netcdf4Coordinates"]) == 1):
             dims = (name,)
@@ -213,13 +231,26 @@ def _group_meta(f: Any, group: str) -> _GroupMeta:
     return meta
 
 
+class _Borrowed:
+    """A file manager over a file its owner closes (:func:`read_group`)."""
+
+    def __init__(self, f: Any):
+        self._f = f
+
+    def acquire(self, needs_lock: bool = True) -> Any:
+        return self._f
+
+    def close(self, needs_lock: bool = True) -> None:
+        pass
+
+
 class _Store(AbstractDataStore):
     """The variables and attributes of one group (metadata read once per file version)."""
 
-    def __init__(self, filename: str, group: str | None):
+    def __init__(self, filename: str, group: str | None, manager: Any = None):
         h5py = _h5py()
         self.filename = filename
-        self._manager = CachingFileManager(h5py.File, filename, mode="r")
+        self._manager = manager or CachingFileManager(h5py.File, filename, mode="r")
         try:
             # opened now, as h5netcdf does: the Dataset keeps reading this version of the
             # file even if it is replaced later
@@ -269,6 +300,27 @@ class H5Backend(BackendEntrypoint):
         store = _Store(os.fspath(filename_or_obj), group)
         return StoreBackendEntrypoint().open_dataset(store, drop_variables=drop_variables,
                                                      **decoders)
+
+
+def group_attributes(f: Any, group: str) -> dict[str, Any]:
+    """The attributes of ``group`` of the open file ``f`` as xarray gives them (strings
+    decoded, one-element arrays unpacked); undecodable ones as h5py reads them."""
+    h5attrs = f[group].attrs
+    try:
+        return _attributes(h5attrs)
+    except Unusual:
+        return dict(h5attrs)
+
+
+def read_group(f: Any, group: str) -> xr.Dataset:
+    """``group`` of the open file ``f`` read into memory, decoded as :func:`open_group`
+    decodes it (for small groups such as the trajectory tree: no second handle)."""
+    try:
+        store = _Store(f.filename, group, manager=_Borrowed(f))
+    except Unusual:
+        with xr.open_dataset(f.filename, engine="h5netcdf", group=group) as ds:
+            return ds.load()
+    return StoreBackendEntrypoint().open_dataset(store).load()
 
 
 def open_group(path: str | os.PathLike[str], group: str, **kwargs: Any) -> xr.Dataset:

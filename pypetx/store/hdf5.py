@@ -28,15 +28,17 @@ import h5py
 import numpy as np
 import xarray as xr
 
+from pypetx.base.errors import StorageError
+from pypetx.store.backend import ResultsFile, StorageBackend
 from pypetx.store.base import JournaledStore
 from pypetx.store.codec import TREE_GROUP
 from pypetx.store.compression import SAMPLE_BYTES, auto_filters, sample_of
-from pypetx.store.h5read import open_group
+from pypetx.store.h5read import group_attributes, open_group, read_group
 from pypetx.store.h5write import write_groups
 from pypetx.store.journal import fsync_dir
 from pypetx.store.layout import FIXED, FORMAT_VERSION, fill_value
 
-__all__ = ["HDF5Store", "remove_stale_tmp"]
+__all__ = ["HDF5Backend", "HDF5File", "HDF5Store", "remove_stale_tmp"]
 
 
 def _host() -> str:
@@ -93,17 +95,20 @@ class HDF5Store(JournaledStore):
     storage = "hdf5"
 
     def _read_stored(self) -> xr.Dataset | None:
-        from pypetx.store.load import check_group
-
         if not self.path.exists():
             return None
-        if h5py.is_hdf5(self.path):
-            with h5py.File(self.path, "r") as f:
-                if self.name not in f:
-                    return None
-        check_group(self.path, self.name)  # errors for foreign / newer files
+        if not h5py.is_hdf5(self.path):
+            raise StorageError(f"{self.path} is not an HDF5 file (nor a Zarr store); "
+                               "is it a pypetx results file?")
+        with HDF5File(self.path) as f:
+            if not f.has_group(self.name):
+                return None
+            f.check(self.name)  # errors for foreign / newer files
         # no dask: backend arrays index lazily, and sources read bounding boxes only
         return open_group(self.path, self.name)
+
+    def _open_result(self) -> xr.Dataset:
+        return open_group(self.path, self.name, chunks={})
 
     def _cleanup_after_crash(self) -> None:
         remove_stale_tmp(self.path)
@@ -190,6 +195,83 @@ class HDF5Store(JournaledStore):
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+
+class HDF5File(ResultsFile):
+    """An HDF5 results file opened once (``h5py``, read-only); see :class:`ResultsFile`."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        super().__init__(path)
+        try:
+            self._f = h5py.File(self.path, "r")
+        except OSError as e:
+            raise StorageError(f"{self.path} cannot be read (truncated or damaged?): {e}") from e
+
+    def has_group(self, name: str) -> bool:
+        return name in self._f
+
+    def _trajectories(self) -> list[str]:
+        names = []
+        try:
+            for raw in self._f.id:  # low-level: no h5py.File wrapper per member
+                oid = h5py.h5o.open(self._f.id, raw)
+                if (h5py.h5i.get_type(oid) == h5py.h5i.GROUP
+                        and "pypetx_format_version" in h5py.Group(oid).attrs):
+                    names.append(raw.decode())
+        except OSError as e:
+            raise StorageError(f"{self.path} cannot be read (truncated or damaged?): {e}") from e
+        return names
+
+    def _attrs(self, group: str) -> dict[str, Any]:
+        return group_attributes(self._f, group)
+
+    def _read(self, group: str) -> xr.Dataset:
+        return read_group(self._f, group)
+
+    def close(self) -> None:
+        self._f.close()
+
+
+class HDF5Backend(StorageBackend):
+    """netCDF4/HDF5 files (h5netcdf layout), one group per trajectory."""
+
+    name = "hdf5"
+    description = "netCDF4/HDF5 file, one group per trajectory, replaced atomically"
+    store_class = HDF5Store
+    #: Names a new HDF5 results file is recognised by (any other new name is HDF5 too:
+    #: it is the default backend).
+    suffixes = (".h5", ".hdf5", ".hdf", ".he5", ".nc", ".nc4")
+
+    def guess_can_open(self, path: str | os.PathLike[str]) -> bool:
+        path = Path(path)
+        if path.exists():
+            return path.is_file() and h5py.is_hdf5(path)
+        return path.suffix.lower() in self.suffixes
+
+    def open_file(self, path: str | os.PathLike[str]) -> HDF5File:
+        return HDF5File(path)
+
+    def open_cube(self, path: str | os.PathLike[str], name: str, *,
+                  chunks: dict[str, int] | None = None) -> xr.Dataset:
+        return open_group(path, name, chunks=chunks)
+
+    def write_copy(self, path: str | os.PathLike[str],
+                   trajectories: dict[str, tuple[xr.Dataset, xr.Dataset]], *,
+                   complevel: int = 4) -> None:
+        path = Path(path)
+        for name, (cube, tree) in trajectories.items():
+            enc = {v: {"zlib": True, "complevel": complevel}
+                   for v, da in cube.data_vars.items()
+                   if da.dtype.kind in "biuf" and da.ndim and complevel > 0}
+            cube.to_netcdf(path, engine="h5netcdf", group=name,
+                           mode="a" if path.exists() else "w", encoding=enc)
+            tree.to_netcdf(path, engine="h5netcdf", group=f"{name}/{TREE_GROUP}", mode="a")
+        with h5py.File(path, "a") as f:
+            f.attrs["pypetx_format_version"] = FORMAT_VERSION
+
+    def remove_trajectory(self, path: str | os.PathLike[str], name: str) -> None:
+        with h5py.File(path, "a") as f:
+            del f[name]
 
 
 def _is_fill(value: Any, dtype: np.dtype) -> bool:

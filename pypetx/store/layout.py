@@ -10,11 +10,8 @@ what the batches carried, so every backend lays the cube out identically.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import math
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +19,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from pypetx.core.explore import Exploration, codec
 from pypetx.core.trajectory import run_name  # one definition of pypet's run names
 from pypetx.core.values import EMPTY, FIXED, PICKLE, RAGGED, fill_value
 
@@ -115,207 +113,42 @@ def var_name(result_name: str) -> str:
     return result_name[len("results.") :] if result_name.startswith("results.") else result_name
 
 
-#: Value lists (grid axis values, run-layout columns) longer than this are not written into
-#: the JSON description when numeric: they are read back from their coordinate variable
-#: (in the file) or from an ``.npy`` file next to the journal's ``exploration.json``.
-INLINE_VALUES = 1000
-#: Version of the exploration description (1: every run's values in ``columns``).
-EXPLORATION_VERSION = 2
+# An exploration's stored form is its own codec (pypetx.core.explore.codec); these are the
+# store's names for it: references name the coordinate that holds the values (dim_name),
+# and the arrays to resolve them may be the Dataset holding those coordinates.
+INLINE_VALUES = codec.INLINE_VALUES
+EXPLORATION_VERSION = codec.VERSION
 
 
-def describe_exploration(exploration: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The compact JSON-able description of ``exploration`` and the arrays it refers to.
-
-    The description is ``{"version": 2, "names", "axes", "n_runs", "values", "cells",
-    "repr"}``: ``values`` holds, per name, its values along its grid axis (a grid) or per
-    run (a run layout); ``cells`` is ``None`` unless a grid's runs are not in C order (after
-    ``expand``), else each run's C-order cell (a list, or delta-encoded, zlib-compressed
-    base64 text when long). A long numeric value list is a reference ``{"coord", "dtype",
-    "size", "sha1"}``: the values are those of coordinate ``coord`` (returned in the
-    arrays, keyed by ``sha1``). Values without a JSON form are replaced by their ``repr``
-    (``"repr": True``), which is enough to recognise the same points again.
-    """
-    from pypetx.core.explore import _json_column, _numeric_array
-
+def describe_exploration(exploration: Exploration
+                         ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The stored description of ``exploration`` and the arrays it refers to
+    (:meth:`Exploration.encode <pypetx.core.explore.Exploration.encode>`; a reference
+    names the coordinate of its values, :func:`dim_name`)."""
     names = list(exploration.names)
-    axes = exploration.axes
-    if axes is None:
-        lists = {name: exploration.column(name) for name in names}
-    else:
-        lists = {}
-        for k in range(len(axes)):
-            lists.update(exploration.axis_values(k))
-    values: dict[str, Any] = {}
-    arrays: dict[str, np.ndarray] = {}
-    as_repr = False
-    for name in names:
-        vals = lists[name]
-        arr = _numeric_array(vals) if len(vals) > INLINE_VALUES else None
-        if arr is not None:
-            digest = hashlib.sha1(arr.tobytes()).hexdigest()
-            values[name] = {"coord": dim_name(name, names), "dtype": arr.dtype.str,
-                            "size": int(arr.size), "sha1": digest}
-            arrays[digest] = arr
-            continue
-        try:
-            values[name] = _json_column(name, vals)
-            json.dumps(values[name])
-        except (TypeError, ValueError):
-            encoded = _encoded_column(vals)
-            if encoded is None:
-                as_repr = True
-                break
-            values[name] = encoded
-    if as_repr:
-        values = {name: [repr(v) for v in lists[name]] for name in names}
-        arrays = {}
-    cells = None
-    if axes is not None and not exploration.is_c_order:
-        flat = exploration.cells()
-        if flat.size <= INLINE_VALUES:
-            cells = flat.tolist()
-        else:
-            delta = np.diff(flat, prepend=np.int64(0)).astype("<i8")
-            cells = {"encoding": "delta-zlib-base64", "size": int(flat.size),
-                     "data": base64.b64encode(zlib.compress(delta.tobytes(), 6)).decode()}
-    return {
-        "version": EXPLORATION_VERSION,
-        "names": names,
-        "axes": None if axes is None else [list(a) for a in axes],
-        "n_runs": int(exploration.n_runs),
-        "values": values,
-        "cells": cells,
-        "repr": as_repr,
-    }, arrays
+    return exploration.encode(coord_name=lambda name: dim_name(name, names))
 
 
-def _encoded_column(values: Any) -> list[dict[str, Any]] | None:
-    """Values of a kind an integration registers (Brian2 quantities) in their stored
-    form, ``{"pypetx_encoded": attrs, "data": ...}`` each (what
-    :func:`pypetx.core.kinds.decode` reads back); ``None`` for anything else."""
-    from pypetx.core.kinds import encode
-    from pypetx.core.kinds.detect import _registered
-
-    if not len(values) or _registered(values[0]) is None:
-        return None
-    out = []
-    for value in values:
-        try:
-            data, attrs = encode(value)
-        except (TypeError, ValueError):
-            return None
-        if not isinstance(data, np.ndarray):
-            return None
-        out.append({"pypetx_encoded": attrs, "data": data.tolist()})
-    return out
-
-
-def decode_explored_value(value: Any) -> Any:
-    """An explored value as stored in the description, back as the value it was (see
-    :func:`_encoded_column`); plain JSON values are returned unchanged."""
-    if isinstance(value, Mapping) and "pypetx_encoded" in value:
-        from pypetx.core.kinds import decode
-
-        return decode(np.asarray(value["data"]), dict(value["pypetx_encoded"]))
-    return value
-
-
-def exploration_json(exploration: Any) -> dict[str, Any]:
-    """The compact JSON-able description of ``exploration`` (see
-    :func:`describe_exploration`), to store and to compare on resume."""
+def exploration_json(exploration: Exploration) -> dict[str, Any]:
+    """The stored description of ``exploration`` (see :func:`describe_exploration`), to
+    store and to compare on resume."""
     return describe_exploration(exploration)[0]
 
 
-def _decode_cells(cells: Any) -> np.ndarray | None:
-    if cells is None:
-        return None
-    if isinstance(cells, Mapping):
-        raw = zlib.decompress(base64.b64decode(cells["data"]))
-        return np.cumsum(np.frombuffer(raw, dtype="<i8")).astype(np.int64)
-    return np.asarray(cells, dtype=np.int64)
+def exploration_from_json(desc: Mapping[str, Any], arrays: codec.Arrays | None = None
+                          ) -> Exploration:
+    """The exploration of a stored description (any version), a grid rebuilt from its
+    axes (:meth:`Exploration.decode <pypetx.core.explore.Exploration.decode>`); ``arrays``
+    may be the Dataset holding the referenced coordinates."""
+    return Exploration.decode(desc, arrays)
 
 
-def _value_list(entry: Any, arrays: Any) -> np.ndarray | list:
-    """A value list of a description: the list, or the referenced array."""
-    if not isinstance(entry, Mapping):
-        return entry
-    if arrays is None:
-        raise KeyError(f"the exploration refers to coordinate {entry['coord']!r} but no "
-                       "arrays were given to read it from")
-    if isinstance(arrays, xr.Dataset):
-        arr = np.asarray(arrays[entry["coord"]].values)
-    elif callable(arrays):
-        arr = np.asarray(arrays(entry))
-    else:
-        arr = np.asarray(arrays[entry["sha1"]])
-    return arr.astype(np.dtype(entry["dtype"]), copy=False)
-
-
-def exploration_columns(desc: Mapping[str, Any], arrays: Any = None
-                        ) -> dict[str, np.ndarray | list]:
-    """Per-run values of a stored description (either version): name -> numpy array for
-    referenced numeric values, else a list of JSON values.
-
-    ``arrays`` resolves references: the Dataset holding the coordinates, a mapping
-    ``sha1 -> array`` (as :func:`describe_exploration` returns), or a callable taking the
-    reference.
-    """
-    if "values" not in desc:  # version 1: every run's values
-        return dict(desc["columns"])
-    names = desc["names"]
-    lists = {name: _value_list(desc["values"][name], arrays) for name in names}
-    axes = desc.get("axes")
-    if axes is None:
-        return lists
-    sizes = tuple(len(lists[axis[0]]) for axis in axes)
-    cells = _decode_cells(desc.get("cells"))
-    if cells is None:
-        cells = np.arange(math.prod(sizes), dtype=np.int64)
-    positions = np.unravel_index(cells, sizes)
-    out: dict[str, np.ndarray | list] = {}
-    for k, axis in enumerate(axes):
-        pos = positions[k]
-        for name in axis:
-            vals = lists[name]
-            if isinstance(vals, np.ndarray):
-                out[name] = vals[pos]
-            else:
-                out[name] = list(map(list(vals).__getitem__, pos.tolist()))
-    return {name: out[name] for name in names}
-
-
-def decode_exploration(desc: Mapping[str, Any], arrays: Any = None) -> dict[str, Any]:
-    """A stored description (either version) in the version 1 form ``{"names",
-    "columns", "axes", "repr"}``, columns as lists of JSON values (see
-    :func:`exploration_columns` for ``arrays``)."""
-    columns = exploration_columns(desc, arrays)
-    return {
-        "names": list(desc["names"]),
-        "columns": {n: c.tolist() if isinstance(c, np.ndarray) else list(c)
-                    for n, c in columns.items()},
-        "axes": desc.get("axes"),
-        "repr": bool(desc.get("repr", False)),
-    }
-
-
-def exploration_from_json(desc: Mapping[str, Any], arrays: Any = None) -> Any:
-    """The :class:`~pypetx.core.explore.Exploration` of a stored description (either version).
-
-    Values come back as JSON gives them (tuples and arrays as lists; ``repr`` strings
-    when the description holds reprs)."""
-    from pypetx.core.explore import Exploration
-
-    if "values" not in desc:
-        return Exploration.from_dict(desc)
-    names = desc["names"]
-    lists = {}
-    for name in names:
-        vals = _value_list(desc["values"][name], arrays)
-        lists[name] = vals.tolist() if isinstance(vals, np.ndarray) else vals
-    axes = desc.get("axes")
-    if axes is None:
-        return Exploration(lists)
-    return Exploration.from_grid(axes, lists, _decode_cells(desc.get("cells")), names=names)
+#: An explored value as the description holds it, back as the value it was.
+decode_explored_value = codec.decode_value
+#: Every run's values as stored, ``{name: array or list}`` (what resume compares).
+exploration_columns = codec.stored_columns
+#: A stored description as version 1, ``{"names", "columns", "axes", "repr"}``.
+decode_exploration = codec.version1
 
 
 def explored_dims(exploration: Any) -> tuple[str, ...]:

@@ -1,32 +1,44 @@
 """Reopen stored results lazily: the cube, the tree, the list of trajectories.
 
-Every error names the path and, where it applies, the group, so a user with many result
-files knows which one is wrong.
+Which format a path is, is the registry's answer (:mod:`pypetx.store.registry`); this module
+asks it and reads through the backend's one handle (:func:`reading`). Every error names the
+path and, where it applies, the group, so a user with many result files knows which one is
+wrong.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
-from pypetx.base.errors import FormatVersionError, StorageError
-from pypetx.store.codec import TREE_GROUP, decode_tree
-from pypetx.store.layout import FORMAT_VERSION
+from pypetx.base.errors import StorageError
+from pypetx.store.backend import ResultsFile
+from pypetx.store.codec import decode_tree
+from pypetx.store.registry import backend_of, open_file
 from pypetx.store.status import error_of, failures, traceback_of, worker_names, workers
 
 __all__ = [
     "check_group",
     "error_of",
+    "exploration_description",
+    "explored_names",
     "failures",
     "list_trajectories",
     "open_results",
+    "open_tree",
+    "read_exploration",
     "read_tree",
+    "reading",
+    "stored_exploration",
     "traceback_of",
+    "trajectory_attrs",
     "worker_names",
     "workers",
 ]
@@ -34,10 +46,36 @@ __all__ = [
 PathLike = str | os.PathLike[str]
 
 
-def _is_zarr(path: Path) -> bool:
-    return path.is_dir() and (
-        path.suffix == ".zarr" or (path / "zarr.json").exists() or (path / ".zgroup").exists()
-    )
+_OPEN = threading.local()  # path -> the ResultsFile a ``reading`` block holds open
+
+
+@contextmanager
+def reading(path: PathLike) -> Iterator[ResultsFile]:
+    """One read-only handle on the results file ``path`` for the whole block.
+
+    Inside it, every function of this module called with the same path (listing and
+    checking trajectories, their attributes, trees and explorations) reads through that
+    handle instead of opening the file again; only a lazily opened cube gets its own (it
+    outlives the block). Blocks nest: an inner one reuses the outer handle.
+
+    Raises
+    ------
+    StorageError
+        ``path`` is missing, not HDF5/Zarr, or truncated.
+    """
+    files = _OPEN.__dict__.setdefault("files", {})
+    key = os.path.abspath(path)
+    held = files.get(key)
+    if held is not None:
+        yield held
+        return
+    f = open_file(path)
+    files[key] = f
+    try:
+        yield f
+    finally:
+        del files[key]
+        f.close()
 
 
 def list_trajectories(path: PathLike) -> list[str]:
@@ -48,25 +86,8 @@ def list_trajectories(path: PathLike) -> list[str]:
     StorageError
         ``path`` is missing, not HDF5/Zarr, or truncated.
     """
-    path = Path(path)
-    if not path.exists():
-        raise StorageError(f"no results file at {path}")
-    if _is_zarr(path):
-        import zarr
-
-        root = zarr.open_group(str(path), mode="r", use_consolidated=False)
-        return sorted(n for n, g in root.groups() if "pypetx_format_version" in g.attrs)
-    import h5py
-
-    if path.is_dir() or not h5py.is_hdf5(path):
-        raise StorageError(f"{path} is not an HDF5 file (nor a Zarr store); "
-                           "is it a pypetx results file?")
-    try:
-        with h5py.File(path, "r") as f:
-            return sorted(n for n, g in f.items()
-                          if isinstance(g, h5py.Group) and "pypetx_format_version" in g.attrs)
-    except OSError as e:
-        raise StorageError(f"{path} cannot be read (truncated or damaged?): {e}") from e
+    with reading(path) as f:
+        return f.trajectories()
 
 
 def check_group(path: PathLike, name: str | None) -> str:
@@ -79,38 +100,20 @@ def check_group(path: PathLike, name: str | None) -> str:
     FormatVersionError
         The group was written by a newer pypetx format.
     """
-    path = Path(path)
-    names = list_trajectories(path)
-    if not names:
-        raise StorageError(f"{path} holds no pypetx trajectory (not written by pypetx?)")
-    if name is None:
-        if len(names) > 1:
-            raise StorageError(f"{path} holds several trajectories ({', '.join(names)}); "
-                               "pass name= to choose one")
-        name = names[0]
-    if name not in names:
-        raise StorageError(f"{path} has no trajectory {name!r}; "
-                           f"available: {', '.join(names)}")
-    version = _group_attrs(path, name).get("pypetx_format_version")
-    if version is not None:
-        version = int(np.asarray(version).ravel()[0])  # HDF5 attributes come back as arrays
-    if version is None or version > FORMAT_VERSION:
-        raise FormatVersionError(
-            f"{path} group {name} has pypetx format version {version}; this pypetx reads "
-            f"versions up to {FORMAT_VERSION}: upgrade pypetx to read it"
-        )
-    return name
+    with reading(path) as f:
+        return f.check(name)
 
 
-def _group_attrs(path: Path, name: str) -> dict[str, Any]:
-    if _is_zarr(path):
-        import zarr
+def _group_attrs(path: PathLike, name: str) -> dict[str, Any]:
+    with reading(path) as f:
+        return f.attrs(name)
 
-        return dict(zarr.open_group(str(path), mode="r", use_consolidated=False)[name].attrs)
-    import h5py
 
-    with h5py.File(path, "r") as f:
-        return dict(f[name].attrs)
+def trajectory_attrs(path: PathLike, name: str | None = None) -> dict[str, Any]:
+    """The attributes of trajectory ``name``'s cube (what ``open_results(...).attrs``
+    holds), without opening the cube."""
+    with reading(path) as f:
+        return f.attrs(f.check(name))
 
 
 def open_results(path: PathLike, name: str | None = None, *,
@@ -127,16 +130,20 @@ def open_results(path: PathLike, name: str | None = None, *,
         Passed to :func:`xarray.open_dataset`; default ``{}`` (the stored chunks).
     """
     path = Path(path)
-    name = check_group(path, name)
-    chunks = {} if chunks is None else chunks
+    backend = backend_of(path)
+    with reading(path) as f:
+        name = f.check(name)
     try:
-        if _is_zarr(path):
-            return xr.open_zarr(str(path), group=name, chunks=chunks)
-        from pypetx.store.h5read import open_group
-
-        return open_group(path, name, chunks=chunks)
+        return backend.open_cube(path, name, chunks={} if chunks is None else chunks)
     except (OSError, ValueError, KeyError) as e:
         raise StorageError(f"cannot read {path} group {name}: {e}") from e
+
+
+def open_tree(path: PathLike, name: str | None = None) -> xr.Dataset:
+    """Trajectory ``name``'s stored tree as a Dataset in memory, values still encoded
+    (nothing unpickled; :func:`read_tree` decodes them)."""
+    with reading(path) as f:
+        return f.tree(f.check(name))
 
 
 def read_tree(path: PathLike, name: str | None = None, allow_pickle: bool = False
@@ -148,38 +155,58 @@ def read_tree(path: PathLike, name: str | None = None, allow_pickle: bool = Fals
     PickleNotAllowedError
         A value is stored pickled and ``allow_pickle`` is False.
     """
-    path = Path(path)
-    name = check_group(path, name)
-    group = f"{name}/{TREE_GROUP}"
-    try:
-        if _is_zarr(path):
-            tree = xr.open_zarr(str(path), group=group, chunks=None, consolidated=False).load()
-        else:
-            with xr.open_dataset(path, engine="h5netcdf", group=group) as ds:
-                tree = ds.load()
-    except (OSError, ValueError, KeyError) as e:
-        raise StorageError(f"{path} group {name} has no readable tree ({group}): {e}") from e
+    with reading(path) as f:
+        name = f.check(name)
+        tree = f.tree(name)
     return decode_tree(tree, allow_pickle=allow_pickle, where=f"{path} group {name}")
 
 
 def explored_names(path: PathLike, name: str | None = None) -> list[str]:
     """Full names of the stored exploration's parameters (``["run"]`` when unexplored),
     without reading its values."""
-    path = Path(path)
-    return list(json.loads(_group_attrs(path, check_group(path, name))["pypetx_exploration"])
-                ["names"])
+    with reading(path) as f:
+        return list(json.loads(f.attrs(f.check(name))["pypetx_exploration"])["names"])
+
+
+def exploration_description(path: PathLike, name: str | None = None) -> dict[str, Any]:
+    """The stored exploration's description (any version, see
+    :mod:`pypetx.core.explore.codec`), without reading the values it refers to."""
+    with reading(path) as f:
+        return json.loads(f.attrs(f.check(name))["pypetx_exploration"])
+
+
+def _read_exploration_as(path: PathLike, name: str | None,
+                         read: Callable[[dict[str, Any], Any], Any]) -> Any:
+    """``read(desc, arrays)`` of the stored exploration; the cube is opened only when
+    the description refers to its coordinates."""
+    from pypetx.core.explore import codec
+
+    with reading(path) as f:
+        name = f.check(name)
+        desc = json.loads(f.attrs(name)["pypetx_exploration"])
+    if not codec.refers_to_arrays(desc):
+        return read(desc, None)
+    with open_results(path, name) as ds:
+        return read(desc, ds)
+
+
+def read_exploration(path: PathLike, name: str | None = None, *,
+                     convert: Callable[[str, list], list] | None = None) -> Any:
+    """The stored :class:`~pypetx.core.explore.Exploration`: a grid rebuilt from its
+    stored axes (``Exploration.decode``), a run layout from its runs.
+
+    ``convert(name, values) -> values`` is applied to each value list first (see
+    ``Exploration.decode``)."""
+    from pypetx.core.explore import Exploration
+
+    return _read_exploration_as(
+        path, name, lambda desc, arrays: Exploration.decode(desc, arrays, convert=convert))
 
 
 def stored_exploration(path: PathLike, name: str | None = None) -> dict[str, Any]:
     """The stored exploration as ``{"names", "columns", "axes", "repr"}`` (every run's
-    values as JSON gives them), whichever description the file holds."""
-    from pypetx.store.layout import decode_exploration
+    values as JSON gives them), whichever description the file holds; to rebuild the
+    exploration, :func:`read_exploration`."""
+    from pypetx.core.explore import codec
 
-    path = Path(path)
-    name = check_group(path, name)
-    desc = json.loads(_group_attrs(path, name)["pypetx_exploration"])
-    refers = any(isinstance(v, dict) for v in (desc.get("values") or {}).values())
-    if not refers:
-        return decode_exploration(desc)
-    with open_results(path, name) as ds:
-        return decode_exploration(desc, ds)
+    return _read_exploration_as(path, name, codec.version1)

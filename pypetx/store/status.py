@@ -19,7 +19,8 @@ import xarray as xr
 
 from pypetx.store.layout import FAILURE_DIM, RUN_DIM, WORKER_NAMES
 
-__all__ = ["error_of", "failures", "run_status", "traceback_of", "worker_names", "workers"]
+__all__ = ["error_of", "failure_cells", "failures", "run_status", "traceback_of", "worker_names",
+           "workers"]
 
 
 def _dims(ds: xr.Dataset) -> tuple[str, ...]:
@@ -52,8 +53,9 @@ def workers(ds: xr.Dataset) -> xr.DataArray:
     return xr.DataArray(out, coords=var.coords, dims=var.dims, name="worker")
 
 
-def _failure_cells(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(cells, runs, errors, tracebacks)`` of the failed runs, in run order."""
+def failure_cells(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(cells, runs, errors, tracebacks)`` of the failed runs, in run order: each one's
+    C-order cell in the explored dims, run index, error message and traceback."""
     dims = _dims(ds)
     shape = tuple(ds.sizes[d] for d in dims)
     if not _legacy(ds):
@@ -65,6 +67,8 @@ def _failure_cells(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
         errors = [_text(v) for v in np.asarray(ds["failure_error"].values).ravel()]
         tracebacks = [_text(v) for v in np.asarray(ds["failure_traceback"].values).ravel()]
         return cells, runs, np.array(errors, object), np.array(tracebacks, object)
+    # one compute for the four: a lazy sweep (pypetx.env.lazy) runs each block once, not 4x
+    ds = ds[[v for v in ("failed", "completed", "error", "traceback") if v in ds]].compute()
     failed = np.asarray(ds["failed"].values, bool) & ~np.asarray(ds["completed"].values, bool)
     cells = np.flatnonzero(failed.ravel())
     runs = (np.asarray(ds[RUN_DIM].values, np.int64)[cells] if dims == (RUN_DIM,)
@@ -81,8 +85,9 @@ def _positions(ds: xr.Dataset) -> np.ndarray | None:
     try:
         from pypetx.core.explore import Exploration
 
-        return np.asarray(Exploration.from_dict(json.loads(ds.attrs["pypetx_exploration"]))
-                          .positions, np.int64)
+        # any stored version; a grid from its axes (and cells), referenced values from ds
+        desc = json.loads(ds.attrs["pypetx_exploration"])
+        return np.asarray(Exploration.decode(desc, ds).positions, np.int64)
     except Exception:  # noqa: BLE001 - a foreign or damaged attribute: fall back
         return None
 
@@ -129,7 +134,7 @@ def failures(ds: xr.Dataset) -> Any:
 
     dims = _dims(ds)
     shape = tuple(ds.sizes[d] for d in dims)
-    cells, runs, errors, tracebacks = _failure_cells(ds)
+    cells, runs, errors, tracebacks = failure_cells(ds)
     pos = dict(zip(dims, np.unravel_index(cells, shape))) if len(shape) else {}
     columns: dict[str, Any] = {}
     for name, coord in ds.coords.items():
@@ -146,7 +151,7 @@ def _messages(ds: xr.Dataset, which: str) -> xr.DataArray:
     """``which`` ("error"/"traceback") of every run over the explored dims (``""``: none)."""
     dims = _dims(ds)
     shape = tuple(ds.sizes[d] for d in dims)
-    cells, _, errors, tracebacks = _failure_cells(ds)
+    cells, _, errors, tracebacks = failure_cells(ds)
     flat = np.full(int(np.prod(shape)), "", dtype=object)
     flat[cells] = errors if which == "error" else tracebacks
     coords = {k: v for k, v in ds.coords.items() if set(v.dims) <= set(dims)}

@@ -11,17 +11,21 @@ written by ``finalize``, which also writes the status variables and consolidates
 
 from __future__ import annotations
 
+import os
+import shutil
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from pypetx.base.errors import StorageError
-from pypetx.store.base import JournaledStore
 from pypetx.core.batch import BatchResult
+from pypetx.store.backend import ResultsFile, StorageBackend
+from pypetx.store.base import JournaledStore
 from pypetx.store.codec import TREE_GROUP
 from pypetx.store.journal import encode_result
 from pypetx.store.layout import (
@@ -36,8 +40,9 @@ from pypetx.store.layout import (
     result_dims,
     variable_attrs,
 )
+from pypetx.store.sources import JournalSource
 
-__all__ = ["ZarrSink", "ZarrStore"]
+__all__ = ["ZarrBackend", "ZarrFile", "ZarrSink", "ZarrStore"]
 
 
 def _zarr() -> Any:
@@ -89,8 +94,8 @@ class ZarrSink:
         nd = pos.shape[1]
         results, flags = dict(batch.results), dict(batch.present)
         for name, values in batch.results.items():
-            if not isinstance(values, np.ndarray) or values.dtype == object:
-                continue
+            if not isinstance(values, np.ndarray) or values.dtype.kind not in "biufc":
+                continue  # strings, dates, objects: the driver writes them
             try:
                 arr = grp[name]
             except KeyError:
@@ -138,13 +143,15 @@ class ZarrStore(JournaledStore):
             return None
 
     def _read_stored(self) -> xr.Dataset | None:
-        from pypetx.store.load import check_group
-
         grp = self._live()
         if grp is None or "pypetx_format_version" not in grp.attrs:
             return None  # absent, or arrays of a run that never finalized
-        check_group(self.path, self.name)
+        with ZarrFile(self.path) as f:
+            f.check(self.name)  # errors for newer files
         return xr.open_zarr(str(self.path), group=self.name, chunks=None, consolidated=False)
+
+    def _open_result(self) -> xr.Dataset:
+        return xr.open_zarr(str(self.path), group=self.name, chunks={})
 
     def open(self, exploration: Any, records=(), attrs: Mapping[str, Any] | None = None, *,
              resume: bool = False) -> None:
@@ -173,8 +180,6 @@ class ZarrStore(JournaledStore):
                 )
 
     def _journal_source(self, entry: Any) -> Any:
-        from pypetx.store.sources import JournalSource
-
         grp = self._live()
         positions = np.asarray(self.exploration.positions)
 
@@ -285,3 +290,59 @@ class ZarrStore(JournaledStore):
             box = arr[box_sel]  # single writer now: read-modify-write of the box is safe
             box[tuple((pos - lo).T)] = src.fixed(name, rows)
             arr[box_sel] = box
+
+
+class ZarrFile(ResultsFile):
+    """A Zarr results store opened once (its root group); see :class:`ResultsFile`."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        super().__init__(path)
+        try:
+            # never the consolidated metadata: it is stale while a sweep runs
+            self._root = _zarr().open_group(str(self.path), mode="r", use_consolidated=False)
+        except (OSError, ValueError, KeyError) as e:
+            raise StorageError(f"{self.path} cannot be read as a Zarr store: {e}") from e
+
+    def _trajectories(self) -> list[str]:
+        return [n for n, g in self._root.groups() if "pypetx_format_version" in g.attrs]
+
+    def _attrs(self, group: str) -> dict[str, Any]:
+        return dict(self._root[group].attrs)
+
+    def _read(self, group: str) -> xr.Dataset:
+        return xr.open_zarr(self._root.store, group=group, chunks=None,
+                            consolidated=False).load()
+
+
+class ZarrBackend(StorageBackend):
+    """Zarr stores (a directory), one group per trajectory; workers write their chunks."""
+
+    name = "zarr"
+    description = "Zarr store (directory), one group per trajectory, written by the workers"
+    store_class = ZarrStore
+
+    def guess_can_open(self, path: str | os.PathLike[str]) -> bool:
+        path = Path(str(path).rstrip("/"))
+        if path.suffix == ".zarr":
+            return not path.is_file()
+        return path.is_dir() and ((path / "zarr.json").exists() or (path / ".zgroup").exists())
+
+    def open_file(self, path: str | os.PathLike[str]) -> ZarrFile:
+        return ZarrFile(path)
+
+    def open_cube(self, path: str | os.PathLike[str], name: str, *,
+                  chunks: dict[str, int] | None = None) -> xr.Dataset:
+        return xr.open_zarr(str(path), group=name, chunks=chunks)
+
+    def write_copy(self, path: str | os.PathLike[str],
+                   trajectories: dict[str, tuple[xr.Dataset, xr.Dataset]], *,
+                   complevel: int = 4) -> None:
+        for name, (cube, tree) in trajectories.items():
+            cube.to_zarr(str(path), group=name, mode="w", consolidated=False)
+            tree.to_zarr(str(path), group=f"{name}/{TREE_GROUP}", mode="w", consolidated=False)
+        with warnings.catch_warnings():  # zarr 3 warns that consolidation is not in the spec
+            warnings.simplefilter("ignore", UserWarning)
+            _zarr().consolidate_metadata(str(path))
+
+    def remove_trajectory(self, path: str | os.PathLike[str], name: str) -> None:
+        shutil.rmtree(Path(path) / name)

@@ -113,8 +113,7 @@ def build_trajectory(pf: PypetFile, index: TrajectoryIndex, gate: PickleGate,
         without ``allow_pickle``.
     """
     from pypetx.compat import leaves
-    from pypetx.compat.pypetfile.grid import grid_axes
-    from pypetx.core.explore import Exploration
+    from pypetx.core.explore import infer_exploration
     from pypetx.compat.trajectory import Trajectory
 
     where = f"{pf.path} trajectory {index.name!r}"
@@ -160,7 +159,7 @@ def build_trajectory(pf: PypetFile, index: TrajectoryIndex, gate: PickleGate,
         if missing:
             raise PypetFileError(f"{where}: no explored values stored for {', '.join(missing)}")
         columns = {name: ranges[name] for name in explored}
-        traj._set_exploration(Exploration(columns, grid_axes(columns)))
+        traj._set_exploration(infer_exploration(columns))  # pypet stores runs, not axes
     return traj
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -147,12 +148,29 @@ def cartesian_product(
         _check_lengths({n: values[n] for n in axis}, what="zipped parameters " + " and ".join(axis))
     sizes = [len(values[axis[0]]) for axis in axes]
     total = math.prod(sizes)
+    _check_size(total, len(values), sizes)
     data: dict[str, list] = {}
     for k, axis in enumerate(axes):
         inner = math.prod(sizes[k + 1:])
         for name in axis:
             data[name] = _repeat_tile(values[name], inner, total // (inner * sizes[k]))
     return Product(data, axes, {name: list(values[name]) for axis in axes for name in axis})
+
+
+def _check_size(total: int, n_lists: int, sizes: list[int]) -> None:
+    """Refuse a product whose per-run lists cannot fit in memory, before building them
+    (a bare MemoryError from deep inside, or swapping for minutes, otherwise)."""
+    need = total * n_lists * 8  # one pointer per run and parameter, values shared
+    try:
+        avail = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not POSIX: no limit known
+        return
+    if need > avail // 2:
+        raise ExplorationError(
+            f"the cartesian product of {' x '.join(map(str, sizes))} values has {total:,} "
+            f"points; its per-run lists of {n_lists} parameters would need "
+            f"{need / 2**30:,.1f} GiB (this machine has {avail / 2**30:,.1f} GiB): explore "
+            f"fewer values, or split the sweep")
 
 
 def zip_product(mapping: Mapping[str, Sequence] | None = None, /, **lists: Sequence) -> dict:

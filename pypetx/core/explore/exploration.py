@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from pypetx.base.errors import ExplorationError
-
+from pypetx.core.explore import codec
 from pypetx.core.explore._grids import (
     _c_order_grid,
     _check_axes,
@@ -30,18 +30,14 @@ from pypetx.core.explore._values import (
     _as_value_list,
     _check_lengths,
     _group_rows,
-    _json_column,
     _object_array,
     _repeat_tile,
     _row_codes,
     _runs_of_groups,
 )
+from pypetx.core.explore.expand import expand as expand_exploration
 
 # --------------------------------------------------------------------------- Exploration
-
-
-#: JSON values that may be shared between runs of a ``to_dict`` column (immutable).
-_SHAREABLE_JSON = frozenset({float, int, bool, str, type(None)})
 
 
 class Exploration:
@@ -56,6 +52,9 @@ class Exploration:
         appears in exactly one axis. The columns must then hold every combination of the
         axes' distinct values exactly once (any run order; :func:`cartesian_product` gives
         C order). ``None`` means a run layout (no grid).
+    strict : bool, default True
+        With ``False``, columns that are no grid over ``axes`` (a point repeats, or
+        combinations are missing) give a run layout instead of an error.
 
     Attributes
     ----------
@@ -77,12 +76,16 @@ class Exploration:
     :meth:`from_grid` builds one without per-run values, :meth:`column`, :attr:`positions`
     and :meth:`point` derive what they need (cached), and :meth:`values_at` gives the values
     of a batch of runs without any per-run column. Pickling a grid drops the cache.
+
+    The stored form is :meth:`encode` / :meth:`decode` (:mod:`pypetx.core.explore.codec`):
+    a stored grid comes back from its axis values, never from per-run columns.
     """
 
     __slots__ = ("_names", "_axes", "_n", "_shape", "_axis_vals", "_axis_of", "_cells",
                  "_columns", "_positions", "_objects", "_frozen")
 
-    def __init__(self, columns: Mapping[str, Sequence], axes: Axes | None = None):
+    def __init__(self, columns: Mapping[str, Sequence], axes: Axes | None = None, *,
+                 strict: bool = True):
         data = {name: tuple(_as_value_list(name, values)) for name, values in columns.items()}
         if not data:
             raise ExplorationError("nothing to explore; give at least one parameter with values")
@@ -97,7 +100,13 @@ class Exploration:
         grid = _c_order_grid(self._columns, self._names, self._axes, n)
         positions = cells = None
         if grid is None:
-            positions, firsts = _grid_positions(self._columns, self._axes, n)
+            try:
+                positions, firsts = _grid_positions(self._columns, self._axes, n)
+            except _NotAGrid:
+                if strict:
+                    raise
+                self._setup(None, (n,), None, None, None)
+                return
             shape = tuple(len(runs) for runs in firsts)
             cells = np.ravel_multi_index(positions.T, shape).astype(np.int64)
             if np.array_equal(cells, np.arange(n)):
@@ -405,8 +414,9 @@ class Exploration:
             exploration of them (e.g. :meth:`from_grid` of a new grid).
         axes : tuple of tuple of str, optional
             Axes of the new points when they are a grid; default the ``axes`` attribute of
-            ``new_columns`` if it has one (a :class:`Product` with the same names).
-            Ignored when ``new_columns`` is an exploration.
+            ``new_columns`` if it has one (a :class:`Product` with the same names: points
+            that are no grid over its axes, e.g. a value repeated along one, are then taken
+            run by run). Ignored when ``new_columns`` is an exploration.
 
         Returns
         -------
@@ -419,111 +429,58 @@ class Exploration:
             Two grids over the same axes are merged from their axis values (no per-run
             walk).
         """
-        given = list(new_columns.names if isinstance(new_columns, Exploration)
-                     else new_columns)
-        if set(given) != set(self._names) or len(given) != len(self._names):
-            missing = [n for n in self._names if n not in given]
-            extra = [n for n in given if n not in self._names]
-            parts = []
-            if missing:
-                parts.append(f"missing {', '.join(missing)}")
-            if extra:
-                parts.append(f"not explored before: {', '.join(extra)}")
-            raise ExplorationError(
-                "expand needs new values for exactly the explored parameters "
-                f"({', '.join(self._names)}); " + "; ".join(parts)
-            )
-        if isinstance(new_columns, Exploration):
-            new = new_columns
-        else:
-            new = _from_mapping(new_columns, self._names, axes)
-        if self._axes is not None and new._axes is not None:
-            merged = self._merge_grids(new)
-            if merged is not _UNDECIDED:
-                return merged if merged is not None else self._append_runs(new, None)
-        if self._axes is not None:
-            try:
-                return self._append_runs(new, self._axes)
-            except _NotAGrid:
-                pass
-        return self._append_runs(new, None)
-
-    def _append_runs(self, new: Exploration, axes: Axes | None) -> Exploration:
-        """Old runs then new runs, checked from their per-run values."""
-        merged = {name: self.column(name) + new.column(name) for name in self._names}
-        return Exploration(merged, axes)
-
-    def _merge_grids(self, new: Exploration) -> Exploration | None | object:
-        """Old then new grid as one grid over this grid's axes, from the axis values;
-        ``None`` when together they are not a complete grid; ``_UNDECIDED`` when the
-        axes differ (the per-run path decides)."""
-        by_names = {frozenset(axis): j for j, axis in enumerate(new._axes)}
-        matched = [by_names.get(frozenset(axis)) for axis in self._axes]
-        if len(new._axes) != len(self._axes) or None in matched:
-            return _UNDECIDED
-        old_runs = np.arange(self._n, dtype=np.int64)
-        new_runs = np.arange(new._n, dtype=np.int64)
-        shape: list[int] = []
-        axis_vals: dict[str, tuple] = {}
-        old_pos, new_pos = [], []
-        disjoint = False
-        for k, axis in enumerate(self._axes):
-            m_old = self._shape[k]
-            rows = [self._axis_vals[name] + new._axis_vals[name] for name in axis]
-            groups, firsts = _group_rows(rows, len(rows[0]))
-            if not np.array_equal(groups[:m_old], np.arange(m_old)):
-                return _UNDECIDED  # old axis values not distinct by this equality
-            to_union = groups[m_old:]
-            # Two boxes of cells are disjoint when they are on one axis.
-            disjoint = disjoint or bool((to_union >= m_old).all())
-            shape.append(len(firsts))
-            keep = firsts.tolist()
-            for name, row in zip(axis, rows):
-                axis_vals[name] = tuple(row[i] for i in keep)
-            old_pos.append(self._axis_positions(axis[0], old_runs))
-            new_pos.append(to_union[new._axis_positions(axis[0], new_runs)])
-        if not disjoint or self._n + new._n != math.prod(shape):
-            return None  # overlapping or incomplete: the union is no grid
-        cells = np.concatenate([np.ravel_multi_index(old_pos, shape),
-                                np.ravel_multi_index(new_pos, shape)]).astype(np.int64)
-        if np.array_equal(cells, np.arange(len(cells))):
-            cells = None  # grown along the slowest axis: still C order
-        return Exploration._grid(self._names, self._axes, axis_vals, cells)
+        return expand_exploration(Exploration, self, new_columns, axes)
 
     # -- serialisation ----------------------------------------------------------------
 
     def to_dict(self, *, compact: bool = False) -> dict[str, Any]:
-        """A JSON-able description: ``{"names", "columns", "axes"}``.
+        """A plain JSON-able description: ``{"names", "columns", "axes"}``.
 
         Values become plain JSON types: numpy scalars Python numbers, numpy arrays and
-        tuples (nested) lists. Objects without a JSON form raise ``TypeError``; store such
-        explorations value by value with :func:`pypetx.core.kinds.encode`.
+        tuples (nested) lists. Objects without a JSON form raise ``TypeError``; the stored
+        form (:meth:`encode`) handles those.
 
         With ``compact=True`` a grid is described by its axes instead of its runs:
         ``{"names", "axes", "n_runs", "axis_values": {name: values along its axis},
         "positions"}``, where ``positions`` is ``None`` in C order, else the list of each
         run's cell (C-order flat index). A run layout is described as without ``compact``.
         """
-        axes = None if self._axes is None else [list(axis) for axis in self._axes]
-        if self._axes is None:
-            columns = {name: _json_column(name, values) for name, values in self._columns.items()}
-            return {"names": list(self._names), "columns": columns, "axes": axes}
-        values = {name: _json_column(name, self._axis_vals[name]) for name in self._names}
-        if compact:
-            return {
-                "names": list(self._names),
-                "axes": axes,
-                "n_runs": self._n,
-                "axis_values": {name: values[name] for axis in self._axes for name in axis},
-                "positions": None if self.is_c_order else self.cells().tolist(),
-            }
-        columns = {}
-        for name in self._names:
-            if set(map(type, values[name])) <= _SHAREABLE_JSON:
-                columns[name] = self._spread(name, values[name])  # converted once per value
-            else:  # mutable JSON (lists): one per run, as a per-run conversion gives
-                columns[name] = _json_column(name, self._spread(name, self._axis_vals[name]))
-        return {"names": list(self._names), "columns": columns, "axes": axes}
+        return codec.plain(self, compact=compact)
+
+    def encode(self, *, coord_name: Callable[[str], str] | None = None
+               ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The stored description and the arrays it refers to (see
+        :func:`pypetx.core.explore.codec.encode`); :meth:`decode` reads it back."""
+        return codec.encode(self, coord_name=coord_name)
+
+    @classmethod
+    def decode(cls, desc: Mapping[str, Any], arrays: codec.Arrays | None = None, *,
+               convert: Callable[[str, list], list] | None = None) -> Exploration:
+        """The exploration of a stored description (any form: :meth:`encode`,
+        :meth:`to_dict`, either ``compact``).
+
+        A grid is rebuilt from its axis values (:meth:`from_grid`), not from per-run
+        values; only a version 1 description, which holds nothing but the runs, is
+        recognised as a grid from them.
+
+        Parameters
+        ----------
+        desc : mapping
+            The description.
+        arrays : mapping or callable, optional
+            The arrays it refers to (see :data:`pypetx.core.explore.codec.Arrays`).
+        convert : callable, optional
+            ``convert(name, values) -> values``, applied to each value list before the
+            exploration is built (to the axis values of a grid): e.g. to give values read
+            back as JSON lists their parameter's type again.
+        """
+        parts = codec.read(desc, arrays)
+        values = parts.values
+        if convert is not None:
+            values = {name: convert(name, vals) for name, vals in values.items()}
+        if parts.axes is None or parts.per_run:
+            return cls({name: values[name] for name in parts.names}, parts.axes)
+        return cls.from_grid(parts.axes, values, parts.cells, names=parts.names)
 
     def cells(self) -> np.ndarray:
         """Each run's grid cell as a C-order flat index (``0..n_runs-1`` in C order)."""
@@ -533,21 +490,14 @@ class Exploration:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Exploration:
-        """Rebuild an exploration from :meth:`to_dict` output (either form)."""
-        if "axis_values" in data:
-            return cls.from_grid(data["axes"], data["axis_values"], data.get("positions"),
-                                 names=data.get("names"))
-        names = data.get("names") or list(data["columns"])
-        axes = data.get("axes")
-        return cls(
-            {name: data["columns"][name] for name in names},
-            None if axes is None else tuple(tuple(axis) for axis in axes),
-        )
+        """Rebuild an exploration from :meth:`to_dict` output (either form; see
+        :meth:`decode`, which reads every stored form)."""
+        return cls.decode(data)
 
     @classmethod
     def from_grid(cls, axes: Sequence[Sequence[str]], axis_values: Mapping[str, Sequence],
                   cells: Sequence[int] | np.ndarray | None = None, *,
-                  names: Sequence[str] | None = None) -> Exploration:
+                  names: Sequence[str] | None = None, strict: bool = True) -> Exploration:
         """The grid over ``axes`` with the given values along each axis.
 
         Costs O(sum of axis lengths) in C order (no per-run values are built); with
@@ -564,6 +514,10 @@ class Exploration:
             default C order (run ``i`` is cell ``i``).
         names : sequence of str, optional
             The order of :attr:`names`; default the axes' order.
+        strict : bool, default True
+            With ``False``, values that make no grid (a value repeated along an axis, cells
+            that are no permutation) give the run layout of the same runs instead of an
+            error (what exploring a :class:`Product` of such values does, as pypet).
 
         Notes
         -----
@@ -591,11 +545,11 @@ class Exploration:
             if len(cells) != size:
                 raise ExplorationError(f"{len(cells)} cells given for a grid of {size} points")
             if not distinct or not _is_permutation(cells):
-                return _grid_by_columns(axes, vals, cells, names)  # it explains
+                return _grid_by_columns(axes, vals, cells, names, strict)  # it explains
             if np.array_equal(cells, np.arange(size)):
                 cells = None
         elif not distinct:
-            return _grid_by_columns(axes, vals, None, names)  # it explains
+            return _grid_by_columns(axes, vals, None, names, strict)  # it explains
         if cells is not None:
             vals, cells = _first_appearance_order(axes, vals, sizes, cells)
         return cls._grid(names, axes, vals, cells)
@@ -607,10 +561,6 @@ class Exploration:
         return f"<Exploration {self.n_runs} runs of {', '.join(self._names)}; {layout}>"
 
 
-#: ``_merge_grids`` could not decide from the axes alone.
-_UNDECIDED = object()
-
-
 def _restore(names: tuple[str, ...], axes: Axes | None, data: Mapping[str, tuple],
              cells: np.ndarray | None) -> Exploration:
     """Unpickle an exploration (see ``Exploration.__reduce__``): ``data`` holds the
@@ -620,23 +570,11 @@ def _restore(names: tuple[str, ...], axes: Axes | None, data: Mapping[str, tuple
     return Exploration._grid(names, axes, data, None if cells is None else cells.copy())
 
 
-def _from_mapping(columns: Mapping[str, Sequence], names: Sequence[str],
-                  axes: Axes | None) -> Exploration:
-    """The exploration of ``columns`` (in the order ``names``): from the axis values when
-    it is an unchanged :class:`~pypetx.core.explore.Product` over ``axes``, else per run."""
-    grid = getattr(columns, "grid", None)
-    source = grid() if callable(grid) else None
-    if axes is None:
-        axes = getattr(columns, "axes", None)
-    if source is not None and (axes is None or tuple(map(tuple, axes)) == source[0]):
-        return Exploration.from_grid(source[0], source[1], names=names)
-    return Exploration({name: columns[name] for name in names}, axes)
-
-
 def _grid_by_columns(axes: Axes, vals: Mapping[str, tuple], cells: np.ndarray | None,
-                     names: Sequence[str]) -> Exploration:
+                     names: Sequence[str], strict: bool) -> Exploration:
     """The grid built from per-run columns: what ``from_grid`` falls back on when the
-    axis values repeat or the cells are no permutation, so the per-run checks explain."""
+    axis values repeat or the cells are no permutation, so the per-run checks explain
+    (or, not ``strict``, the run layout of those runs)."""
     sizes = [len(vals[axis[0]]) for axis in axes]
     size = math.prod(sizes)
     columns: dict[str, list] = {}
@@ -651,4 +589,4 @@ def _grid_by_columns(axes: Axes, vals: Mapping[str, tuple], cells: np.ndarray | 
             pos = positions[k].tolist()
             for name in axis:
                 columns[name] = list(map(vals[name].__getitem__, pos))
-    return Exploration({name: columns[name] for name in names}, axes)
+    return Exploration({name: columns[name] for name in names}, axes, strict=strict)

@@ -29,6 +29,7 @@ from pypetx.core.kinds.detect import (
     coord_values,
     kind_of,
     register_kind,
+    registered_kind,
 )
 
 __all__ = [
@@ -41,4 +42,5 @@ __all__ = [
     "encode",
     "kind_of",
     "register_kind",
+    "registered_kind",
 ]

@@ -77,8 +77,9 @@ def register_kind(codec: KindCodec) -> None:
     _REGISTRY[codec.name] = codec
 
 
-def _registered(value: Any) -> KindCodec | None:
-    """The registered kind of ``value``, importing its provider the first time."""
+def registered_kind(value: Any) -> KindCodec | None:
+    """The kind an integration registered for ``value`` (e.g. Brian2 quantities), or
+    ``None`` for built-in kinds; imports the integration's module the first time."""
     package = type(value).__module__.partition(".")[0]
     module = _PROVIDERS.get(package)
     if module is None:
@@ -105,7 +106,7 @@ def coord_values(values: Sequence[Any]) -> tuple[np.ndarray, dict] | None:
     """An explored column of a registered kind as ``(array, attrs)``, else ``None``."""
     if not len(values):
         return None
-    codec = _registered(values[0])
+    codec = registered_kind(values[0])
     if codec is None or codec.coords is None:
         return None
     return codec.coords(values)
@@ -164,7 +165,7 @@ def kind_of(value: Any) -> str:
         For any other value. Nothing is pickled silently: the message says how to ask for
         ``kind="pickle"``.
     """
-    codec = _registered(value)
+    codec = registered_kind(value)
     if codec is not None:
         return codec.name
     if _is_number(value):
@@ -199,9 +200,9 @@ def kind_of(value: Any) -> str:
                 item_kind = kind_of(item)
             except TypeError:
                 item_kind = None
-            if item_kind not in ("scalar", "string", "array"):
+            if item_kind not in ("scalar", "string", "array", "list", "tuple"):
                 raise TypeError(
-                    f"dict values must be numbers, strings or numpy arrays; key {key!r} holds "
+                    f"dict values must be numbers, strings, numpy arrays, lists or tuples; key {key!r} holds "
                     f"{type(item).__name__}; " + _PICKLE_ADVICE
                 )
         return "dict"

@@ -216,6 +216,8 @@ class SweepState:
         self._history: deque[tuple[float, int]] = deque(maxlen=4096)
         self._history.append((self.started, 0))
         self.version = 0  # bumped by every change, so views redraw only when needed
+        #: what views derive from the definition alone (cells, labels), by view
+        self.cache: dict[Any, Any] = {}
 
     # -- applying the driver's messages -------------------------------------------------
     def worker_code(self, name: str) -> int:

@@ -13,15 +13,11 @@ PathLike = str | os.PathLike[str]
 
 def trajectory_names(path: PathLike) -> list[str]:
     """The trajectories in ``path`` in the order they were created (pypet's ``index``)."""
-    from pypetx.store.load import list_trajectories, open_results
+    from pypetx.store.load import reading
 
-    names = list_trajectories(path)
-
-    def created(name: str) -> float:
-        with open_results(path, name) as ds:
-            return float(ds.attrs.get("timestamp", 0.0))
-
-    return sorted(names, key=lambda n: (created(n), n))
+    with reading(path) as f:  # one handle: the names and every trajectory's attributes
+        created = {n: float(f.attrs(n).get("timestamp", 0.0)) for n in f.trajectories()}
+    return sorted(created, key=lambda n: (created[n], n))
 
 
 def pick(path: PathLike, name: str | None, index: int | None, fallback: str | None) -> str:
@@ -72,12 +68,6 @@ def remove_file(path: PathLike) -> None:
 
 def drop_group(path: PathLike, name: str) -> None:
     """Remove trajectory ``name`` from the file ``path``."""
-    if Path(path).is_dir():
-        import shutil
+    from pypetx.store.registry import backend_of
 
-        shutil.rmtree(Path(path) / name)
-        return
-    import h5py
-
-    with h5py.File(path, "a") as f:
-        del f[name]
+    backend_of(path).remove_trajectory(path, name)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import warnings
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pypetx.compat.constants import LOAD_DATA, LOAD_NOTHING, LOAD_SKELETON
-from pypetx.base.errors import NotStoredError, StorageError
+from pypetx.base.errors import NotStoredError
 from pypetx.env.loading.files import pick
+from pypetx.env.loading.modes import LOAD_DATA, LOAD_NOTHING, LOAD_SKELETON, MODES
 
 PathLike = str | os.PathLike[str]
 _TOPS = ("config", "parameters", "derived_parameters", "results")
@@ -30,7 +30,7 @@ def _levels(load_parameters: int, load_derived_parameters: int, load_results: in
     levels = {"parameters": load_parameters, "config": load_parameters,
               "derived_parameters": load_derived_parameters, "results": load_results}
     for key, level in levels.items():
-        if level not in (0, 1, 2, 3):
+        if level not in MODES:
             raise ValueError(f"loading mode for {key} must be LOAD_NOTHING (0), LOAD_SKELETON "
                              f"(1), LOAD_DATA (2) or OVERWRITE_DATA (3), not {level!r}")
     del load_other_data  # pypet's "other data" (groups outside the four tops) has no place
@@ -41,39 +41,27 @@ def read_records(path: PathLike, name: str, *, values: Callable[[Mapping], bool]
                  allow_pickle: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Stored records and attributes; only records where ``values(rec)`` get their value
     read (the others have ``value=None``): a skeleton load reads no data."""
-    import xarray as xr
+    from pypetx.store.codec import decode_tree
+    from pypetx.store.load import open_tree
 
-    from pypetx.store.codec import TREE_GROUP, decode_tree
-
-    group = f"{name}/{TREE_GROUP}"
-    try:
-        if str(path).rstrip("/").endswith(".zarr") or Path(path).is_dir():
-            tree = xr.open_zarr(str(path), group=group, chunks=None, consolidated=False)
-        else:
-            tree = xr.open_dataset(path, engine="h5netcdf", group=group)
-    except (OSError, ValueError, KeyError) as e:
-        raise StorageError(f"{path} group {name} has no readable tree ({group}): {e}") from e
-    with tree:
-        entries = json.loads(tree.attrs["pypetx_records"])
-        for entry in entries:
-            if "value_vars" in entry and not values(entry):
-                entry.pop("value_vars")
-                entry["skeleton"] = True
-        tree.attrs["pypetx_records"] = json.dumps(entries)
-        # decode_tree reads only the variables the remaining records name
-        return decode_tree(tree, allow_pickle=allow_pickle, where=f"{path} group {name}")
+    tree = open_tree(path, name)
+    entries = json.loads(tree.attrs["pypetx_records"])
+    for entry in entries:
+        if "value_vars" in entry and not values(entry):
+            entry.pop("value_vars")
+            entry["skeleton"] = True
+    tree.attrs["pypetx_records"] = json.dumps(entries)
+    # decode_tree decodes only the variables the remaining records name
+    return decode_tree(tree, allow_pickle=allow_pickle, where=f"{path} group {name}")
 
 
 def _explored_values(values: list, node: Any, kind: str | None) -> list:
-    """JSON-restored explored values back in the parameter's type (lists -> arrays...)."""
-    from pypetx.store.layout import decode_explored_value
-
-    if values and isinstance(values[0], Mapping) and "pypetx_encoded" in values[0]:
-        return [decode_explored_value(v) for v in values]  # e.g. Brian2 quantities
+    """Explored values as JSON gave them back in the parameter's type (lists -> arrays or
+    tuples); values the codec restored already (Brian2 quantities: arrays) are kept."""
     default = node.default
     if isinstance(default, np.ndarray) or (default is None and kind == "array"):
         dtype = default.dtype if isinstance(default, np.ndarray) else None
-        return [np.asarray(v, dtype=dtype) for v in values]
+        return [v if isinstance(v, np.ndarray) else np.asarray(v, dtype=dtype) for v in values]
     if isinstance(default, tuple) or kind == "tuple":
         return [tuple(v) for v in values]
     return values
@@ -81,33 +69,47 @@ def _explored_values(values: list, node: Any, kind: str | None) -> list:
 
 def _restore_exploration(traj: Any, path: PathLike, name: str,
                          kinds: Mapping[str, str | None]) -> None:
-    from pypetx.core.explore import Exploration
-    from pypetx.store.load import stored_exploration
+    from pypetx.store.load import exploration_description, read_exploration, reading
 
-    data = stored_exploration(path, name)
-    if data["names"] == ["run"]:
-        return  # an unexplored trajectory: stored as a single run
-    if data.get("repr"):
-        warnings.warn(f"{path} group {name}: the explored values have no JSON form; the "
-                      "exploration is not restored (the results are in traj.dataset)",
-                      stacklevel=3)
-        return
-    columns = {}
-    for full in data["names"]:
-        node = traj.get(full, None, shortcuts=False)
-        if node is None:  # parameters not loaded (LOAD_NOTHING)
+    with reading(path):  # one handle for the description and its values
+        desc = exploration_description(path, name)
+        if desc["names"] == ["run"]:
+            return  # an unexplored trajectory: stored as a single run
+        if desc.get("repr"):
+            warnings.warn(f"{path} group {name}: the explored values have no JSON form; the "
+                          "exploration is not restored (the results are in traj.dataset)",
+                          stacklevel=3)
             return
-        columns[full] = _explored_values(data["columns"][full], node, kinds.get(full))
-    axes = data.get("axes")
-    exploration = Exploration(columns, None if axes is None else tuple(map(tuple, axes)))
+        nodes = {full: traj.get(full, None, shortcuts=False) for full in desc["names"]}
+        if any(node is None for node in nodes.values()):
+            return  # parameters not loaded (LOAD_NOTHING)
+        # a grid comes back from its stored axes; only its axis values are converted
+        exploration = read_exploration(path, name, convert=lambda full, values: (
+            _explored_values(values, nodes[full], kinds.get(full))))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # duplicate points were reported when explored
         traj._set_exploration(exploration)
 
 
-def _build(cls: type, path: PathLike, name: str, levels: Mapping[str, int],
-           allow_pickle: bool, with_dataset: bool, as_new: bool = False) -> Any:
-    from pypetx.store.load import explored_names, open_results
+def _build(cls: type, path: PathLike, choice: tuple[str | None, int | None, str | None],
+           levels: Mapping[str, int], allow_pickle: bool, with_dataset: bool,
+           as_new: bool = False) -> Any:
+    """The trajectory ``pick(path, *choice)`` of ``path``: its names, attributes, tree and
+    exploration read through one handle on the file, then its cube opened lazily."""
+    from pypetx.store.load import open_results, reading
+
+    # a missing file: pick raises NotStoredError
+    with reading(path) if os.path.exists(path) else contextlib.nullcontext():
+        name = pick(path, *choice)
+        traj = _from_file(cls, path, name, levels, allow_pickle, as_new)
+        if with_dataset:  # the cube keeps a handle of its own
+            traj._dataset = open_results(path, name)
+    return traj
+
+
+def _from_file(cls: type, path: PathLike, name: str, levels: Mapping[str, int],
+               allow_pickle: bool, as_new: bool) -> Any:
+    from pypetx.store.load import explored_names
 
     # as_new leaves derived parameters out, but an explored one (pypet explores them
     # too) is part of the exploration to run again: loaded with its data.
@@ -124,7 +126,7 @@ def _build(cls: type, path: PathLike, name: str, levels: Mapping[str, int],
     for rec in kept:
         if rec.get("skeleton") and rec["type"] == "result":
             rec["value"] = 0  # a stand-in the result accepts; removed just below
-    traj = cls.from_records(kept, attrs)
+    traj = cls.from_records(kept, {**attrs, "name": name})  # the group names it
     for rec in kept:
         if rec.get("skeleton"):  # a skeleton leaf: the node without its data
             node = traj.get(rec["path"], shortcuts=False)
@@ -136,8 +138,6 @@ def _build(cls: type, path: PathLike, name: str, levels: Mapping[str, int],
     _restore_exploration(traj, path, name, {r["path"]: r.get("kind") for r in kept})
     traj._store_path = str(path)
     traj._allow_pickle = allow_pickle
-    if with_dataset:
-        traj._dataset = open_results(path, name)
     return traj
 
 
@@ -178,12 +178,14 @@ def load(path: PathLike, name: str | None = None, *, index: int | None = None,
     """
     from pypetx.core.trajectory import Trajectory
 
-    name = pick(path, name, index, None)
+    if name is not None and index is not None:
+        raise ValueError("give a trajectory name or an index, not both")
     levels = _levels(load_parameters, load_derived_parameters, load_results,
                      load_other_data, load_data)
     if as_new:
         levels.update(derived_parameters=LOAD_NOTHING, results=LOAD_NOTHING)
-    return _build(cls or Trajectory, path, name, levels, allow_pickle, not as_new, as_new)
+    return _build(cls or Trajectory, path, (name, index, None), levels, allow_pickle,
+                  not as_new, as_new)
 
 
 def load_into(traj: Any, path: PathLike | None = None, name: str | None = None, *,
@@ -207,10 +209,12 @@ def load_into(traj: Any, path: PathLike | None = None, name: str | None = None, 
                          "Trajectory(...) or f_load(filename=...)")
     levels = _levels(load_parameters, load_derived_parameters, load_results,
                      load_other_data, load_data)
-    name = pick(path, name, index, traj.name)
+    if name is not None and index is not None:
+        raise ValueError("give a trajectory name or an index, not both")
     if as_new:
         levels.update(derived_parameters=LOAD_NOTHING, results=LOAD_NOTHING)
-    fresh = _build(type(traj), path, name, levels, allow_pickle, not as_new, as_new)
+    fresh = _build(type(traj), path, (name, index, traj.name), levels, allow_pickle,
+                   not as_new, as_new)
     keep = {k: v for k, v in traj.__dict__.items()
             if k in ("_fast_access", "_auto_load", "_standard_parameter", "_standard_result")}
     if as_new:

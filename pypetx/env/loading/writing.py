@@ -114,9 +114,9 @@ def _with_stored(path: PathLike, name: str, records: list[dict[str, Any]]
 
 def _placeholder(path: PathLike, traj: Any) -> bool:
     """Whether the stored group is the single-run stand-in of a trajectory explored since."""
-    from pypetx.store.load import open_results, stored_exploration
+    from pypetx.store.load import explored_names, open_results
 
-    if traj.exploration is None or stored_exploration(path, traj.name)["names"] != ["run"]:
+    if traj.exploration is None or explored_names(path, traj.name) != ["run"]:
         return False
     with open_results(path, traj.name) as ds:
         return not bool(ds["completed"].any())

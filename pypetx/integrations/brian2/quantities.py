@@ -104,6 +104,13 @@ def parse_units(text: str) -> Any:
     return _safe_eval(ast.parse(text.replace("^", "**"), mode="eval"), DEFAULT_UNITS)
 
 
+def get_unit_fast(x: Any) -> Any:
+    """pypet's ``get_unit_fast``: a quantity of value 1 with the dimensions of ``x``."""
+    from brian2.units.fundamentalunits import Quantity, get_dimensions
+
+    return Quantity.with_dimensions(1, get_dimensions(x))
+
+
 def preferred_unit(q: Any) -> Any:
     """The unit results of ``q``'s physical dimension are stored in.
 

@@ -75,10 +75,16 @@ def monitor_items(name: str, monitor: Any) -> list[Item]:
     p = _dims_prefix(name)
     if isinstance(monitor, EventMonitor):
         t, t_units = split_quantity(monitor.t, unit=ms)
-        return [(f"{name}.t", t, t_units, None),
-                (f"{name}.i", np.asarray(monitor.i, dtype=np.int32), None, None),
-                (f"{name}.count", np.asarray(monitor.count, dtype=np.int32), None,
-                 (f"{p}_neuron",))]
+        items = [(f"{name}.t", t, t_units, None),
+                 (f"{name}.i", np.asarray(monitor.i, dtype=np.int32), None, None),
+                 (f"{name}.count", np.asarray(monitor.count, dtype=np.int32), None,
+                  (f"{p}_neuron",))]
+        # SpikeMonitor(variables=[...]): one value per event, like t and i
+        for var in getattr(monitor, "record_variables", ()):
+            if var not in ("t", "i"):
+                values, units = split_quantity(getattr(monitor, var))
+                items.append((f"{name}.{var}", np.asarray(values), units, None))
+        return items
     if isinstance(monitor, StateMonitor):
         time, index = f"{p}_time", f"{p}_index"
         t, t_units = split_quantity(monitor.t, unit=ms)
@@ -167,7 +173,11 @@ class Brian2MonitorResult(Result):
 
     def __init__(self, name: str, monitor: Any = None, comment: str = "", **kwargs: Any) -> None:
         super().__init__(name, comment=comment, **kwargs)
-        self.item_units: dict[str, str | None] = {}
+        # plain attributes, not items (assigning a public name adds an item, as in pypet)
+        object.__setattr__(self, "item_units", {})
+        #: pypet's name of the monitor's class (``"SpikeMonitor"``), None without one
+        object.__setattr__(self, "v_monitor_type",
+                           None if monitor is None else type(monitor).__name__)
         if monitor is not None:
             for item, values, units, _dims in monitor_items(name, monitor):
                 key = item.rpartition(".")[2]

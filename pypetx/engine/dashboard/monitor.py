@@ -1,0 +1,197 @@
+"""The driver side of the sweep map: tell the scheduler what the sweep does, per batch.
+
+:func:`~pypetx.engine.runner.run_batches` calls a :class:`SweepMonitor` as it submits
+batches, as the store accepts them, and once per loop; the monitor coalesces that into at
+most one message every :data:`FLUSH_SECONDS` (``Client.log_event``: one small round trip,
+no task). Nothing is sent while the sweep runs without a Dask cluster (the local-first
+driver lane, the synchronous backend): what happened there is sent once the cluster
+starts, so its map shows the whole sweep.
+
+The monitor never stops a sweep: any error (a scheduler without pypetx, a lost
+connection) is logged once and the map stops updating.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from pypetx.core.batch import BatchResult
+from pypetx.engine.dashboard.links import page_link, sweep_id
+from pypetx.engine.dashboard.messages import TOPIC, VERSION, finished_payload, start_payload
+from pypetx.engine.dashboard.state import SweepDefinition
+
+__all__ = ["FLUSH_SECONDS", "SweepMonitor"]
+
+logger = logging.getLogger("pypetx")
+
+#: Seconds between two messages to the scheduler at most (the page redraws every second).
+FLUSH_SECONDS = 0.5
+def _key_of(handle: Any) -> str | None:
+    """The Dask key of a submitted task (a Future, or a local-first handle once remote)."""
+    key = getattr(handle, "key", None)
+    if key is None:
+        key = getattr(getattr(handle, "future", None), "key", None)
+    return key if isinstance(key, str) else None
+
+
+class SweepMonitor:
+    """Reports one sweep to the sweep map of the cluster it runs on.
+
+    Parameters
+    ----------
+    exploration : Exploration
+        The sweep's points.
+    name, filename : str
+        Trajectory and results file (they name the map).
+    pending : array of int
+        Run indices this sweep executes.
+    done, failed : array of bool, optional
+        What the store held before (a resume).
+    """
+
+    def __init__(self, exploration: Any, *, name: str, filename: str,
+                 pending: np.ndarray, done: np.ndarray | None = None,
+                 failed: np.ndarray | None = None) -> None:
+        self.exploration, self.name, self.filename = exploration, name, filename
+        self.sweep = sweep_id(filename, name)
+        n = exploration.n_runs
+        self._todo = np.zeros(n, bool)
+        self._todo[np.asarray(pending, np.int64)] = True
+        self._done = np.zeros(n, bool) if done is None else np.asarray(done, bool)
+        self._failed = np.zeros(n, bool) if failed is None else np.asarray(failed, bool)
+        self._started = time.time()
+        self._backend: Any = None
+        self._announce: Callable[[str, str], None] | None = None
+        self._client: Any = None
+        self._link: str | None = None
+        self._off = False
+        self._start_sent = False
+        self._finished: list[BatchResult] = []
+        self._unsent: dict[int, tuple[Any, int]] = {}  # first run -> (handle, last run)
+        self._last = 0.0
+
+    # -- the runner's hooks -----------------------------------------------------------
+    def attach(self, backend: Any, announce: Callable[[str, str], None] | None = None) -> None:
+        """The sweep starts on ``backend``; ``announce(label, url)`` shows a link once."""
+        self._backend, self._announce = backend, announce
+        self._guard(self._connect)
+
+    def submitted(self, indices: np.ndarray, handle: Any) -> None:
+        if self._off or not len(indices):
+            return
+        self._unsent[int(indices[0])] = (handle, int(indices[-1]))
+
+    def finished(self, batch: BatchResult) -> None:
+        if self._off:
+            return
+        self._finished.append(_light(batch))
+        if len(batch):
+            self._unsent.pop(int(batch.indices[0]), None)
+        self.tick()
+
+    def tick(self) -> None:
+        """Send what is new when the last message is old enough (called once per loop)."""
+        if self._off or time.monotonic() - self._last < FLUSH_SECONDS:
+            return
+        self._guard(self._flush)
+
+    def detach(self, interrupted: bool = False) -> None:
+        """The sweep ended: send the rest and the end."""
+        if not self._off:
+            self._guard(lambda: self._flush(end={"time": time.time(),
+                                                 "interrupted": bool(interrupted)}))
+        self._finished, self._unsent = [], {}
+        self._backend = None
+
+    # -- what the environment shows -----------------------------------------------------
+    @property
+    def link(self) -> str | None:
+        """The sweep map's URL while its cluster runs, else ``None``."""
+        client = self._client
+        if self._link is None or client is None or getattr(client, "status", "") != "running":
+            return None
+        return self._link
+
+    # -- internals ------------------------------------------------------------------------
+    def _guard(self, fn: Callable[[], Any]) -> None:
+        try:
+            fn()
+        except Exception as exc:  # noqa: BLE001 - the map must never stop a sweep
+            self._off = True
+            self._finished, self._unsent = [], {}
+            logger.warning("pypetx: the sweep map of %s stops updating (%s: %s)",
+                           self.name, type(exc).__name__, exc)
+
+    def _connect(self) -> Any:
+        """The cluster's client once there is one (registers the plugin the first time)."""
+        if self._client is not None:
+            return self._client
+        backend = self._backend
+        if backend is None or "distributed" not in sys.modules:
+            return None  # no Dask in this process: certainly no cluster
+        if getattr(backend, "started", True) is False:
+            return None  # local-first, cluster not started (asking for .client would start it)
+        client = getattr(backend, "client", None)
+        from distributed import Client
+
+        if not isinstance(client, Client):
+            return None
+        from pypetx.engine.dashboard.plugin import PLUGIN_NAME, SweepMapPlugin
+
+        client.register_plugin(SweepMapPlugin(), name=PLUGIN_NAME)
+        self._client = client
+        dashboard = backend.dashboard_link
+        self._link = page_link(dashboard, self.sweep)
+        if self._link is not None:
+            logger.info("pypetx: sweep map of %s: %s", self.name, self._link)
+            if self._announce is not None:
+                self._announce("Dask dashboard", dashboard)
+                self._announce("Sweep map", self._link)
+        return client
+
+    def _flush(self, end: dict[str, Any] | None = None) -> None:
+        client = self._connect()
+        if client is None:
+            return
+        msg: dict[str, Any] = {"v": VERSION, "sweep": self.sweep}
+        if not self._start_sent:
+            definition = SweepDefinition.from_exploration(
+                self.exploration, sweep=self.sweep, name=self.name, file=self.filename)
+            msg["start"] = start_payload(definition, self._done, self._failed, self._todo,
+                                         self._started)
+        keys = []
+        for first, (handle, last) in list(self._unsent.items()):
+            key = _key_of(handle)
+            if key is not None:  # a local-first task gets its key once it goes remote
+                keys.append([key, first, last])
+                del self._unsent[first]
+        if keys:
+            msg["submitted"] = keys
+        if self._finished:
+            msg["finished"] = finished_payload(self._finished)
+        if end is not None:
+            msg["end"] = end
+        if len(msg) == 2:
+            return
+        client.log_event(TOPIC, msg)
+        self._start_sent = True
+        self._finished = []
+        self._last = time.monotonic()
+
+
+def _light(batch: BatchResult) -> BatchResult:
+    """What the map keeps of a batch until it is sent: status and numeric scalars, not
+    the (possibly large) result arrays."""
+    keep = {k: v for k, v in batch.results.items()
+            if isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype.kind in "biuf"}
+    return BatchResult(indices=batch.indices, results=keep,
+                       present={k: batch.present[k] for k in keep if k in batch.present},
+                       completed=batch.completed, failed=batch.failed,
+                       duration=batch.duration, worker=batch.worker,
+                       error=batch.error if np.any(batch.failed) else [])
