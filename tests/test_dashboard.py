@@ -123,7 +123,7 @@ def test_large_axes_are_binned_and_single_axes_folded():
     codes, workers = state.running(lambda key: None)
     data = grid_map(state, codes, workers, 0, 1)
     assert len(data.columns["x"]) == MAX_BINS * 3 and sums(data.columns)["pending"] == 3000
-    assert "1000 values of x in 200 bins" in data.note
+    assert f"1000 values of x in {MAX_BINS} bins" in data.note
     one = Exploration.from_grid([["parameters.x"]], {"parameters.x": list(range(10_000))})
     state = grid_state(one)
     data = grid_map(state, state.state, state.worker, 0, None)

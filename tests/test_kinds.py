@@ -170,7 +170,7 @@ def test_kind_of(key):
         (np.array([1, "a"], dtype=object), "numpy arrays of dtype object.*kind='pickle'"),
         ([1, [2]], "list items must be numbers or strings, item 1 is list"),
         ({1: 2}, "dict keys must be str, got int 1"),
-        ({"a": [1, 2]}, "key 'a' holds list"),
+        ({"a": {"b": 1}}, "key 'a' holds dict"),  # lists and tuples are values now (#18)
         (
             sparse.lil_matrix((2, 2)),
             r"sparse format 'lil' is not stored natively; convert it with .tocsr\(\)",

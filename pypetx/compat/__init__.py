@@ -55,6 +55,7 @@ _CORE = {
     "BaseResult": "pypetx.compat.leaves:Result",
     "ObjectTable": "pypetx.compat.objecttable",
     "NNGroupNode": "pypetx.compat.trajectory",
+    "merge_all_in_folder": "pypetx.compat.merging",
     "NNLeafNode": "pypetx.compat.trajectory",
     "cartesian_product": "pypetx.core.explore",
     "find_unique_points": "pypetx.core.explore",

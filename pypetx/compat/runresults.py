@@ -146,7 +146,12 @@ class RunsView:
         _check_run(self._traj, idx)
         return RunResults(self._traj, idx)
 
-    __getitem__ = __getattr__
+    def __getitem__(self, name: Any) -> Any:
+        if isinstance(name, int) and not isinstance(name, bool):  # pypet: runs[3] is run 3
+            if not -len(self._traj) <= name < len(self._traj):
+                raise IndexError(f"run {name} out of range ({len(self._traj)} runs)")
+            name = self._traj.run_names[name]
+        return self.__getattr__(name)
 
     def f_get(self, name: str, fast_access: bool = False, **_ignored: Any) -> Any:
         return walk(self, name)

@@ -9,10 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from pypetx.core import parameters as core
 from pypetx.engine import runview as plain
 from pypetx.engine.runview import result_variable
 
 __all__ = ["RunView", "result_variable"]
+
+
+def add_result_node(run: Any, path: str, result: Any) -> None:
+    """Record a ready :class:`~pypetx.core.parameters.Result` as results of ``run``."""
+    items = result.items()
+    kwargs = {"comment": result.comment} if result.comment else {}
+    leaf = path.rpartition(".")[2]
+    if list(items) == [result.name.rpartition(".")[2]] or list(items) == [leaf]:
+        run.add_result(path, next(iter(items.values())), **kwargs)
+    else:
+        run.add_result(path, **items, **kwargs)
 
 
 class GroupView(plain.GroupView):
@@ -51,6 +63,14 @@ class RunView(plain.RunView):
     def f_get(self, name: str, fast_access: bool = False, **_ignored: Any) -> Any:
         self._sync()
         return self._skeleton.f_get(name, fast_access=fast_access)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # pypet's ``traj.hi = Result("hi", 5)`` in a run: the result is this run's
+        if not name.startswith("_") and not hasattr(type(self), name) \
+                and isinstance(value, core.Result):
+            add_result_node(self, value.name or name, value)
+            return
+        super().__setattr__(name, value)
 
     def f_get_explored_parameters(self, fast_access: bool = False, copy: bool = True) -> dict:
         self._sync()

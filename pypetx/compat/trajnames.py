@@ -313,6 +313,12 @@ class TrajectoryCompat(GroupCompat):
     def f_merge(self, other_trajectory: Any, **kwargs: Any) -> None:
         self.merge(other_trajectory, **kwargs)
 
+    def f_merge_many(self, other_trajectories: Any, **kwargs: Any) -> None:
+        """Merge several trajectories in turn (pypet's ``f_merge_many``); ``kwargs`` are
+        ``f_merge``'s (pypet's storage options among them are accepted)."""
+        for other in other_trajectories:
+            self.f_merge(other, **kwargs)
+
     def f_get_results_dataset(self) -> Any:
         return self.dataset
 

@@ -20,7 +20,7 @@ import xarray as xr
 
 from pypetx.base.errors import StorageError
 from pypetx.core.batch import BatchResult
-from pypetx.store.codec import encode_tree, parameter_attrs
+from pypetx.store.codec import encode_tree, parameter_attrs, stored_attrs
 from pypetx.store.cube import Cube, eager_budget
 from pypetx.store.lock import DriverLock
 from pypetx.store.journal import Journal, write_atomic
@@ -347,7 +347,7 @@ class JournaledStore:
         sources = self._sources()
         cube = Cube(self.exploration, sources, self._batch_size(sources))
         attrs = dict(self._attrs, **(attrs_update or {}))
-        cattrs = {k: _attr_value(v) for k, v in attrs.items()}
+        cattrs = {k: _attr_value(v) for k, v in stored_attrs(attrs).items()}
         cattrs.update(parameter_attrs(self._records))
         cattrs.update(
             pypetx_format_version=FORMAT_VERSION,

@@ -2,7 +2,12 @@
 
 The records go into one JSON attribute (everything but the values); each value is turned
 into netCDF-storable arrays by :func:`pypetx.core.kinds.encode` and stored as variables
-``v<i>`` (one array) or ``v<i>.<key>`` (several arrays). Keeping the tree in a sub-group
+named by the node's tree path: ``parameters.n`` (one array) or ``parameters.w[data]``
+(several arrays; the key in brackets, as a path never holds them), so a file opened with
+plain ``xr.open_datatree`` says what each value is (format version 3 and older named
+them ``v<i>``; the records map names to variables, so those read the same). The
+trajectory ``timestamp`` is stored as ISO 8601 UTC text, as CF expects of times (a float
+epoch before version 4; both read back as the float epoch). Keeping the tree in a sub-group
 leaves ``xr.open_dataset(path, group=name)`` showing just the result cube; simple
 non-explored parameters are repeated as attributes of the cube (``parameters.x.n = 42``)
 so a plain xarray user sees them too.
@@ -11,7 +16,9 @@ so a plain xarray user sees them too.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -19,7 +26,8 @@ import xarray as xr
 
 from pypetx.base.errors import PickleNotAllowedError
 
-__all__ = ["TREE_GROUP", "decode_tree", "encode_tree", "parameter_attrs"]
+__all__ = ["TREE_GROUP", "decode_tree", "encode_tree", "parameter_attrs", "stored_attrs",
+           "timestamp_seconds", "timestamp_text"]
 
 TREE_GROUP = "_tree"
 
@@ -53,6 +61,49 @@ def _decode(data: Any, attrs: dict[str, Any], allow_pickle: bool) -> Any:
     return kinds.decode(data, attrs, allow_pickle=allow_pickle)
 
 
+def timestamp_text(seconds: float) -> str:
+    """A POSIX time as ISO 8601 UTC text with microseconds: ``2026-12-03T12:00:00.250000Z``."""
+    stamp = datetime.fromtimestamp(float(seconds), timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def timestamp_seconds(value: Any) -> float:
+    """A stored timestamp (ISO 8601 text, or a float epoch in format version 3 and older)
+    as POSIX seconds."""
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if stamp.tzinfo is None:  # CF: a time without a zone is UTC
+            stamp = stamp.replace(tzinfo=timezone.utc)
+        return stamp.timestamp()
+    seconds = float(np.asarray(value).ravel()[0])
+    return seconds if math.isfinite(seconds) else 0.0
+
+
+def stored_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Trajectory attributes as stored: the ``timestamp`` as ISO 8601 text."""
+    out = dict(attrs)
+    if isinstance(out.get("timestamp"), (int, float, np.number)):
+        out["timestamp"] = timestamp_text(out["timestamp"])
+    return out
+
+
+def _read_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
+    # in memory the timestamp is a float epoch, as pypet's v_timestamp
+    if attrs.get("timestamp") is not None:
+        attrs["timestamp"] = timestamp_seconds(attrs["timestamp"])
+    return attrs
+
+
+def _value_name(path: str, key: Any) -> str:
+    return path if key is None else f"{path}[{key}]"
+
+
 def _json_safe(obj: Any) -> Any:
     return json.loads(json.dumps(obj, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
 
@@ -61,7 +112,7 @@ def encode_tree(records: Sequence[Mapping[str, Any]], attrs: Mapping[str, Any]) 
     """The tree as a Dataset: JSON records in attrs, encoded values as variables."""
     variables: dict[str, xr.Variable] = {}
     meta = []
-    for i, rec in enumerate(records):
+    for rec in records:
         rec = dict(rec)
         value = rec.pop("value", None)
         entry = _json_safe(rec)
@@ -71,8 +122,8 @@ def encode_tree(records: Sequence[Mapping[str, Any]], attrs: Mapping[str, Any]) 
             names = {}
             for key, arr in parts.items():
                 arr = np.asarray(arr)
-                vname = f"v{i}" if key is None else f"v{i}.{key}"
-                dims = tuple(f"{vname}_dim_{k}" for k in range(arr.ndim))
+                vname = _value_name(str(rec["path"]), key)
+                dims = tuple(f"{vname}.dim_{k}" for k in range(arr.ndim))
                 variables[vname] = xr.Variable(dims, arr)
                 names["" if key is None else str(key)] = vname
             entry["value_vars"] = names
@@ -80,7 +131,7 @@ def encode_tree(records: Sequence[Mapping[str, Any]], attrs: Mapping[str, Any]) 
         meta.append(entry)
     tree_attrs = {
         "pypetx_records": json.dumps(meta),
-        "pypetx_attrs": json.dumps(_json_safe(dict(attrs))),
+        "pypetx_attrs": json.dumps(_json_safe(stored_attrs(attrs))),
     }
     return xr.Dataset(variables, attrs=tree_attrs)
 
@@ -112,7 +163,7 @@ def decode_tree(tree: xr.Dataset, *, allow_pickle: bool = False, where: str = ""
                 data = {key: tree[v].values for key, v in names.items()}
             rec["value"] = _decode(data, vattrs, allow_pickle)
         records.append(rec)
-    return records, json.loads(tree.attrs.get("pypetx_attrs", "{}"))
+    return records, _read_attrs(json.loads(tree.attrs.get("pypetx_attrs", "{}")))
 
 
 def parameter_attrs(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -59,7 +59,9 @@ __all__ = [
 #: messages and tracebacks are stored for failed runs only, along ``failure``.
 #: 3: ``pypetx_exploration`` is the compact description (grid axes and their values, long
 #: numeric value lists read from the coordinates; see ``describe_exploration``).
-FORMAT_VERSION = 3
+#: 4: the ``_tree`` group names stored values by tree path (``parameters.n``, not ``v2``);
+#: the trajectory ``timestamp`` is ISO 8601 UTC text (was a float epoch).
+FORMAT_VERSION = 4
 RUN_DIM = "run"
 #: Variable-length string dtype (object marked as str: netCDF4/Zarr writers then know the
 #: type without computing the data).

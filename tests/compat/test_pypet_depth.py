@@ -215,3 +215,44 @@ def test_spike_monitor_extra_variables_and_monitor_type():
     assert res.v_monitor_type == "SpikeMonitor"
     assert sorted(res._data) == ["count", "i", "t", "v"]
     np.testing.assert_array_equal(res.v, np.asarray(monitor.v))
+
+
+def test_runs_by_position(multiplied):
+    _env, filename = multiplied
+    traj = Trajectory(filename=filename)
+    traj.f_load(index=-1, load_results=2)
+    assert traj.res.runs[4].z == traj.res.runs.run_00000004.z == 14
+    assert traj.res.runs[-1].z == 32
+    with pytest.raises(IndexError):
+        traj.res.runs[12]
+
+
+def test_assigning_a_result_inside_a_run(tmp_path):
+    def run(traj):
+        traj.hi = Result("hi", traj.x * 2, comment="doubled")
+        traj.stats = Result("", mean=traj.x / 2, top=traj.x)
+
+    env = Environment(trajectory="assigned", filename=str(tmp_path / "a.h5"),
+                      cluster="synchronous")
+    traj = env.trajectory
+    traj.f_add_parameter("x", 1)
+    traj.f_explore({"x": [1, 2]})
+    env.run(run)
+    ds = env.dataset
+    assert ds.hi.values.tolist() == [2, 4] and ds.hi.attrs["comment"] == "doubled"
+    assert ds["stats.mean"].values.tolist() == [0.5, 1.0]
+    assert ds["stats.top"].values.tolist() == [1, 2]
+
+
+def test_merge_all_in_folder_and_merge_many(tmp_path):
+    from pypetx.compat import merge_all_in_folder
+
+    for i, xs in enumerate(([1, 2], [3], [4])):
+        env = Environment(trajectory=f"part{i}", filename=str(tmp_path / f"part{i}.hdf5"),
+                          cluster="synchronous")
+        env.trajectory.f_add_parameter("x", 0)
+        env.trajectory.f_explore({"x": xs})
+        env.run(lambda t: t.f_add_result("z", t.x * 10))
+    merged = merge_all_in_folder(str(tmp_path), delete_other_files=True)
+    assert sorted(merged.f_get_from_runs("z", fast_access=True).values()) == [10, 20, 30, 40]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".hdf5") == ["part0.hdf5"]

@@ -3,7 +3,7 @@
 :func:`~pypetx.engine.runner.run_batches` calls a :class:`SweepMonitor` as it submits
 batches, as the store accepts them, and once per loop; the monitor coalesces that into at
 most one message every :data:`FLUSH_SECONDS` (``Client.log_event``: one small round trip,
-no task). Nothing is sent while the sweep runs without a Dask cluster (the local-first
+no task), sent from a thread of its own so the driver does not wait for it. Nothing is sent while the sweep runs without a Dask cluster (the local-first
 driver lane, the synchronous backend): what happened there is sent once the cluster
 starts, so its map shows the whole sweep.
 
@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +34,8 @@ logger = logging.getLogger("pypetx")
 
 #: Seconds between two messages to the scheduler at most (the page redraws every second).
 FLUSH_SECONDS = 0.5
+#: How long the end of a sweep waits for its last message to reach the scheduler.
+SEND_TIMEOUT = 10.0
 def _key_of(handle: Any) -> str | None:
     """The Dask key of a submitted task (a Future, or a local-first handle once remote)."""
     key = getattr(handle, "key", None)
@@ -42,6 +46,10 @@ def _key_of(handle: Any) -> str | None:
 
 class SweepMonitor:
     """Reports one sweep to the sweep map of the cluster it runs on.
+
+    The runner's hooks only record (microseconds, in the driver's thread); a thread of the
+    monitor sends what they recorded every :data:`FLUSH_SECONDS`, so the driver never
+    waits for the scheduler, except for the last message at the end of the sweep.
 
     Parameters
     ----------
@@ -72,9 +80,13 @@ class SweepMonitor:
         self._link: str | None = None
         self._off = False
         self._start_sent = False
+        self._lock = threading.Lock()
         self._finished: list[BatchResult] = []
         self._unsent: dict[int, tuple[Any, int]] = {}  # first run -> (handle, last run)
-        self._last = 0.0
+        self._end: dict[str, Any] | None = None
+        self._stop = threading.Event()
+        self._sender: threading.Thread | None = None
+        self._next_try = 0.0
 
     # -- the runner's hooks -----------------------------------------------------------
     def attach(self, backend: Any, announce: Callable[[str, str], None] | None = None) -> None:
@@ -85,28 +97,34 @@ class SweepMonitor:
     def submitted(self, indices: np.ndarray, handle: Any) -> None:
         if self._off or not len(indices):
             return
-        self._unsent[int(indices[0])] = (handle, int(indices[-1]))
+        with self._lock:
+            self._unsent[int(indices[0])] = (handle, int(indices[-1]))
 
     def finished(self, batch: BatchResult) -> None:
         if self._off:
             return
-        self._finished.append(_light(batch))
-        if len(batch):
-            self._unsent.pop(int(batch.indices[0]), None)
-        self.tick()
+        light = _light(batch)
+        with self._lock:
+            self._finished.append(light)
+            if len(batch):
+                self._unsent.pop(int(batch.indices[0]), None)
 
     def tick(self) -> None:
-        """Send what is new when the last message is old enough (called once per loop)."""
-        if self._off or time.monotonic() - self._last < FLUSH_SECONDS:
-            return
-        self._guard(self._flush)
+        """Called once per loop of the runner: notices a cluster that started meanwhile."""
+        if self._sender is None and not self._off and time.monotonic() >= self._next_try:
+            self._next_try = time.monotonic() + FLUSH_SECONDS
+            self._guard(self._connect)
 
     def detach(self, interrupted: bool = False) -> None:
-        """The sweep ended: send the rest and the end."""
-        if not self._off:
-            self._guard(lambda: self._flush(end={"time": time.time(),
-                                                 "interrupted": bool(interrupted)}))
-        self._finished, self._unsent = [], {}
+        """The sweep ended: send the rest and the end (waits for that last message)."""
+        sender = self._sender
+        if sender is not None:
+            with self._lock:
+                self._end = {"time": time.time(), "interrupted": bool(interrupted)}
+            self._stop.set()
+            sender.join(SEND_TIMEOUT)
+        with self._lock:
+            self._finished, self._unsent = [], {}
         self._backend = None
 
     # -- what the environment shows -----------------------------------------------------
@@ -124,27 +142,27 @@ class SweepMonitor:
             fn()
         except Exception as exc:  # noqa: BLE001 - the map must never stop a sweep
             self._off = True
-            self._finished, self._unsent = [], {}
-            logger.warning("pypetx: the sweep map of %s stops updating (%s: %s)",
-                           self.name, type(exc).__name__, exc)
+            with self._lock:
+                self._finished, self._unsent = [], {}
+            lost = getattr(self._client, "status", "running") != "running"
+            logger.log(logging.DEBUG if lost else logging.WARNING,
+                       "pypetx: the sweep map of %s stops updating (%s: %s)",
+                       self.name, type(exc).__name__, exc)
 
-    def _connect(self) -> Any:
-        """The cluster's client once there is one (registers the plugin the first time)."""
+    def _connect(self) -> None:
+        """Find the cluster's client (no round trip) and start the sender."""
         if self._client is not None:
-            return self._client
+            return
         backend = self._backend
         if backend is None or "distributed" not in sys.modules:
-            return None  # no Dask in this process: certainly no cluster
+            return  # no Dask in this process: certainly no cluster
         if getattr(backend, "started", True) is False:
-            return None  # local-first, cluster not started (asking for .client would start it)
+            return  # local-first, cluster not started (asking for .client would start it)
         client = getattr(backend, "client", None)
         from distributed import Client
 
         if not isinstance(client, Client):
-            return None
-        from pypetx.engine.dashboard.plugin import PLUGIN_NAME, SweepMapPlugin
-
-        client.register_plugin(SweepMapPlugin(), name=PLUGIN_NAME)
+            return
         self._client = client
         dashboard = backend.dashboard_link
         self._link = page_link(dashboard, self.sweep)
@@ -153,36 +171,56 @@ class SweepMonitor:
             if self._announce is not None:
                 self._announce("Dask dashboard", dashboard)
                 self._announce("Sweep map", self._link)
-        return client
+        self._sender = threading.Thread(target=self._guard, args=(self._send_loop,),
+                                        name=f"pypetx-sweep-map-{self.sweep}", daemon=True)
+        self._sender.start()
 
-    def _flush(self, end: dict[str, Any] | None = None) -> None:
-        client = self._connect()
-        if client is None:
-            return
+    def _send_loop(self) -> None:
+        _register(self._client)
+        last = False
+        while not last:  # the start goes out at once, then what is new twice a second
+            self._flush()
+            last = self._stop.wait(FLUSH_SECONDS)
+        self._flush()
+
+    def _flush(self) -> None:
+        with self._lock:
+            finished, self._finished = self._finished, []
+            end, self._end = self._end, None
+            keys = []
+            for first, (handle, last) in list(self._unsent.items()):
+                key = _key_of(handle)
+                if key is not None:  # a local-first task gets its key once it goes remote
+                    keys.append([key, first, last])
+                    del self._unsent[first]
         msg: dict[str, Any] = {"v": VERSION, "sweep": self.sweep}
         if not self._start_sent:
             definition = SweepDefinition.from_exploration(
                 self.exploration, sweep=self.sweep, name=self.name, file=self.filename)
             msg["start"] = start_payload(definition, self._done, self._failed, self._todo,
                                          self._started)
-        keys = []
-        for first, (handle, last) in list(self._unsent.items()):
-            key = _key_of(handle)
-            if key is not None:  # a local-first task gets its key once it goes remote
-                keys.append([key, first, last])
-                del self._unsent[first]
         if keys:
             msg["submitted"] = keys
-        if self._finished:
-            msg["finished"] = finished_payload(self._finished)
+        if finished:
+            msg["finished"] = finished_payload(finished)
         if end is not None:
             msg["end"] = end
-        if len(msg) == 2:
-            return
-        client.log_event(TOPIC, msg)
-        self._start_sent = True
-        self._finished = []
-        self._last = time.monotonic()
+        if len(msg) > 2:
+            self._client.log_event(TOPIC, msg)
+            self._start_sent = True
+
+
+#: Clients whose scheduler has the plugin (by scheduler id): registered once per cluster.
+_REGISTERED: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def _register(client: Any) -> None:
+    from pypetx.engine.dashboard.plugin import PLUGIN_NAME, SweepMapPlugin
+
+    scheduler = str(client.scheduler_info().get("id", ""))
+    if _REGISTERED.get(client) != scheduler or not scheduler:
+        client.register_plugin(SweepMapPlugin(), name=PLUGIN_NAME)
+        _REGISTERED[client] = scheduler
 
 
 def _light(batch: BatchResult) -> BatchResult:

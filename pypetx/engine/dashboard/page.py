@@ -148,7 +148,7 @@ class MapPanel:
                      tools="pan,wheel_zoom,box_zoom,reset,save", toolbar_location="above",
                      x_range=Range1d() if grid else DataRange1d(),
                      y_range=Range1d() if grid else DataRange1d(),
-                     output_backend="webgl" if len(self.source.data["x"]) > 5000 else "canvas")
+                     output_backend="canvas")
         fig.grid.visible = not grid
         return fig
 

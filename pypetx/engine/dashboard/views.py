@@ -29,7 +29,7 @@ from pypetx.engine.dashboard.state import (
 __all__ = ["MAX_BINS", "MAX_POINTS", "MapData", "grid_map", "scatter_map", "value_column"]
 
 #: Cells per map axis at most (an axis with more values is binned).
-MAX_BINS = 200
+MAX_BINS = 100
 #: Points of a run-layout scatter at most (beyond: every k-th point).
 MAX_POINTS = 100_000
 #: Columns that depend only on the choice of axes, not on the sweep's progress.

@@ -13,10 +13,12 @@ PathLike = str | os.PathLike[str]
 
 def trajectory_names(path: PathLike) -> list[str]:
     """The trajectories in ``path`` in the order they were created (pypet's ``index``)."""
+    from pypetx.store.codec import timestamp_seconds
     from pypetx.store.load import reading
 
     with reading(path) as f:  # one handle: the names and every trajectory's attributes
-        created = {n: float(f.attrs(n).get("timestamp", 0.0)) for n in f.trajectories()}
+        created = {n: timestamp_seconds(f.attrs(n).get("timestamp", 0.0))
+                   for n in f.trajectories()}
     return sorted(created, key=lambda n: (created[n], n))
 
 
