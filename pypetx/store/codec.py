@@ -120,9 +120,13 @@ def encode_tree(records: Sequence[Mapping[str, Any]], attrs: Mapping[str, Any]) 
             data, vattrs = _encode(value, rec.get("kind"))
             parts = data if isinstance(data, Mapping) else {None: data}
             names = {}
+            path = str(rec["path"])
+            item = rec.get("item")
+            if item is not None and item != path.rpartition(".")[2]:
+                path = f"{path}.{item}"  # a result's items share its path: name each
             for key, arr in parts.items():
                 arr = np.asarray(arr)
-                vname = _value_name(str(rec["path"]), key)
+                vname = _value_name(path, key)
                 dims = tuple(f"{vname}.dim_{k}" for k in range(arr.ndim))
                 variables[vname] = xr.Variable(dims, arr)
                 names["" if key is None else str(key)] = vname
