@@ -171,12 +171,15 @@ def _run_traj(spec: RunSpec, indices: np.ndarray, collected: dict, meta: dict,
     ends = [perf()]
     stamp = ends.append
     timed = True
+    # The run index goes straight into the view's __dict__: a view class may define
+    # __setattr__ (pypet's ``traj.hi = Result(...)``), which must not cost every run.
+    state = view.__dict__
     # The loop below is the per-run cost of every sweep: keep it to a few attribute
     # operations (no object construction, no numpy item access per run).
     for k, i in enumerate(indices.tolist()):
         try:
-            view._i = i
-            view._k = k
+            state["_i"] = i
+            state["_k"] = k
             for values, d, key in explored:
                 d[key] = values[k]
             if pre is not None:
