@@ -68,8 +68,11 @@ def _imports(module: str) -> list[tuple[str, str | None, int]]:
                 target = node.module or ""
             for alias in node.names:
                 sub = f"{target}.{alias.name}"
-                out.append((sub, None, node.lineno) if sub in MODULES
-                           else (target, alias.name, node.lineno))
+                if sub in MODULES:
+                    # ``from pkg import sub`` runs ``pkg/__init__.py`` too: count both
+                    out += [(sub, None, node.lineno), (target, None, node.lineno)]
+                else:
+                    out.append((target, alias.name, node.lineno))
     return [(t, n, line) for t, n, line in out if t == "pypetx" or t.startswith("pypetx.")]
 
 

@@ -448,7 +448,7 @@ def jobqueue_backend(kind: str, **options: Any) -> Backend:
         keywords (``cores``, ``memory``, ``queue``, ``walltime``, ...). See
         :func:`pypetx.engine.jobqueue.cluster_kwargs` for the defaults pypetx adds.
     """
-    from pypetx.engine import jobqueue
+    import pypetx.engine.jobqueue as jobqueue
 
     plan = jobqueue.plan(kind, **options)  # validates now: errors before any job starts
     monitor = jobqueue.JobMonitor(plan)

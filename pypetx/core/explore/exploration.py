@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from pypetx.base.errors import ExplorationError
-from pypetx.core.explore import codec
+import pypetx.core.explore.codec as codec
 from pypetx.core.explore._grids import (
     _c_order_grid,
     _check_axes,
