@@ -168,3 +168,66 @@ def test_a_batch_lets_go_of_its_results_without_the_cyclic_gc(traj):
         assert all(r() is None for r in refs)
     finally:
         gc.enable()
+
+
+# -- a time budget: the batch returns the runs done, a prefix --------------------------------
+def _big(n: int) -> Trajectory:
+    traj = Trajectory("big")
+    traj.add_parameter("x", 0)
+    traj.explore({"x": list(range(n))})
+    return traj
+
+
+def _slow_from(start: int, seconds: float):
+    import time
+
+    def fn(x):
+        if x >= start:
+            time.sleep(seconds)
+        return x
+    return fn
+
+
+@pytest.mark.parametrize("plain", [True, False])
+def test_a_budget_stops_a_batch_after_the_run_that_ends_past_it(plain):
+    traj = _big(10_000)
+    slow = _slow_from(3, 0.02)  # runs 0-2 cheap, then 20 ms each
+    fn = slow if plain else (lambda t: t.f_add_result("x2", slow(t.x)))
+    spec = RunSpec(token="b", skeleton=traj, fn=fn, plain=plain)
+    batch = run_batch(spec, np.arange(100, 200), budget=0.05)  # all slow: ~3 runs
+    assert 2 <= len(batch) <= 5, len(batch)
+    assert batch.indices.tolist() == list(range(100, 100 + len(batch)))
+    assert len(batch.duration) == len(batch.completed) == len(batch.error) == len(batch)
+    name = "fn" if plain else "x2"
+    assert np.asarray(batch.results[name]).tolist() == batch.indices.tolist()
+    assert batch.completed.all()
+
+
+@pytest.mark.parametrize("plain", [True, False])
+def test_a_budget_lets_cheap_runs_finish_and_checks_the_clock_per_stride(plain):
+    traj = _big(10_000)
+    fn = (lambda x: x) if plain else (lambda t: t.f_add_result("x2", t.x))
+    spec = RunSpec(token="c", skeleton=traj, fn=fn, plain=plain)
+    assert len(run_batch(spec, np.arange(10_000), budget=10.0)) == 10_000
+    # a budget already spent: cheap runs stop at the first look at the clock
+    stopped = run_batch(spec, np.arange(10_000), budget=0.0)
+    assert 1 <= len(stopped) < 10_000
+    assert len(stopped) % 2048 == 0 or len(stopped) == 1
+    assert stopped.indices.tolist() == list(range(len(stopped)))
+
+
+def test_a_budget_keeps_the_failures_of_the_runs_done():
+    traj = _big(100)
+
+    def fn(x):
+        import time
+        time.sleep(0.01)
+        if x % 2:
+            raise ValueError(f"odd {x}")
+        return x
+
+    batch = run_batch(RunSpec(token="f", skeleton=traj, fn=fn, plain=True),
+                      np.arange(100), budget=0.035)
+    assert 3 <= len(batch) < 100
+    assert batch.failed.tolist() == [k % 2 == 1 for k in range(len(batch))]
+    assert all(("odd" in e) == f for e, f in zip(batch.error, batch.failed))

@@ -33,6 +33,18 @@ _AHEAD = 4
 _DRIVER_SHARE = 4
 # Growth per task of batches run in the driver itself (see BatchPlanner.in_driver).
 _DRIVER_GROWTH = 8
+# Whatever was measured, a batch predicted to take at most this long may go out at once:
+# a cost step after it (runs 10^4x costlier) costs ~20 s, what the ramp above already
+# risks, while cheap runs skip the ~10 doubling rounds (one round trip and one journal
+# write each: ~5 ms) that made a 10^4-point sweep on a running Client 8x slower than
+# hand-batched Dask.
+_RAMP_SECONDS = 0.002
+# Tasks that stop at a time budget (BatchPlanner.bounded) need no ramp: the first task per
+# worker takes up to this many runs and the budget below, and returns what it got done.
+_PROBE_RUNS = 4096
+# A bounded task's budget: this many times its predicted duration (at least
+# min_task_seconds). Runs that turn out costlier end the task early, not hours later.
+_BUDGET_FACTOR = 4.0
 
 
 @dataclass(frozen=True)
@@ -193,16 +205,36 @@ class BatchPlanner:
         # across workers, and each task is measured before the next starts): batch sizes
         # may then grow 8x per task instead of 2x, and need not leave tasks for others.
         self.in_driver = False
+        # Set by the runner when its tasks stop at the budget of :meth:`budget` and
+        # return the runs done (see pypetx.engine.task.run_batch): no ramp is needed.
+        self.bounded = False
+        self._returned: list[np.ndarray] = []  # handed out, given back undone (sorted)
 
     @property
     def n_remaining(self) -> int:
-        """Runs not yet handed out in a batch."""
-        return len(self.pending) - self._pos
+        """Runs not yet handed out in a batch (or given back)."""
+        return len(self.pending) - self._pos + sum(len(r) for r in self._returned)
 
     @property
     def exhausted(self) -> bool:
-        """True when every pending run has been handed out."""
-        return self._pos >= len(self.pending)
+        """True when every pending run has been handed out (and none given back)."""
+        return self._pos >= len(self.pending) and not self._returned
+
+    def give_back(self, indices: np.ndarray) -> None:
+        """Runs of a batch that a task did not do (it stopped at its budget): they are
+        handed out again first, in batches of the sizes the planner picks then."""
+        if len(indices):
+            self._returned.append(np.asarray(indices, dtype=np.int64))
+            self._returned.sort(key=lambda r: int(r[0]))
+
+    def budget(self, n_runs: int) -> float | None:
+        """Seconds a bounded task of ``n_runs`` runs may take before it stops (``None``
+        when tasks are not bounded, or the size is fixed)."""
+        if not self.bounded or self.batch_size != "auto":
+            return None
+        floor = self.options.min_task_seconds
+        spr = self.seconds_per_run
+        return floor if spr is None else max(floor, _BUDGET_FACTOR * n_runs * spr)
 
     @property
     def seconds_per_run(self) -> float | None:
@@ -230,6 +262,9 @@ class BatchPlanner:
             return min(int(self.batch_size), remaining)
         spr = self.seconds_per_run
         if spr is None:
+            if self.bounded:  # a probe: the budget stops it early if runs are costly
+                return min(remaining, self.options.max_batch, _PROBE_RUNS,
+                           math.ceil(remaining / self.n_workers))
             return 1
         options, growth, ahead = self.options, 2, _AHEAD
         if self.in_driver:
@@ -241,18 +276,27 @@ class BatchPlanner:
         # Double per batch, and stay within _AHEAD x the largest task measured: the
         # estimate comes from smaller tasks, and runs further on may cost more (a cost
         # step would otherwise meet a queue of huge unmeasured batches already in flight).
-        return max(
-            1, min(estimate, growth * self._last_size, ahead * self._largest_measured)
-        )
+        if self.bounded:
+            return max(1, estimate)
+        ramp = max(min(growth * self._last_size, ahead * self._largest_measured),
+                   math.floor(_RAMP_SECONDS / max(spr, 1e-12)))
+        return max(1, min(estimate, ramp))
 
     def next_batch(self) -> np.ndarray | None:
         """The next batch of run indices (int64, sorted), or ``None`` when exhausted."""
         size = self.next_size()
         if size == 0:
             return None
-        batch = self.pending[self._pos : self._pos + size]
-        self._pos += size
-        self._last_size = size
+        if self._returned:
+            batch, rest = self._returned[0][:size], self._returned[0][size:]
+            if len(rest):
+                self._returned[0] = rest
+            else:
+                self._returned.pop(0)
+        else:
+            batch = self.pending[self._pos : self._pos + size]
+            self._pos += size
+        self._last_size = len(batch)
         return batch
 
     def record(self, n_runs: int, seconds: float, driver_seconds: float | None = None,

@@ -190,6 +190,8 @@ def run_batches(
     if timeout is not None and not timeout > 0:
         raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
     planner = BatchPlanner(pending, backend.n_workers, batch_size, batching)
+    # A task that takes a time budget (run_batch) sizes the first batches itself.
+    planner.bounded = bool(getattr(task, "takes_budget", False))
     # Halves of batches whose process died, run again before new work (see Notes).
     split: list[np.ndarray] = []
     per_worker = int(config.get("in_flight_per_worker", 2))
@@ -226,6 +228,12 @@ def run_batches(
                 raise TypeError(
                     f"task must return a BatchResult, got {type(batch).__name__}"
                 )
+            if len(batch) < len(indices):  # stopped at its budget: the rest runs later
+                if not np.array_equal(batch.indices, indices[:len(batch)]):
+                    raise ValueError("a task stopped at its budget must return a prefix "
+                                     "of its runs")
+                planner.give_back(indices[len(batch):])
+                indices = indices[:len(batch)]
             # The runs' own durations, when the task measured them, say what a run costs;
             # the task's wall time also holds one-off costs (the first task on a worker
             # unpickles the shared trajectory) that would keep batches small for long.
@@ -271,7 +279,10 @@ def run_batches(
                         while (split or not planner.exhausted) and len(
                             in_flight
                         ) < planner.in_flight_limit(limit):
-                            indices = split.pop() if split else planner.next_batch()
+                            halves = bool(split)
+                            indices = split.pop() if halves else planner.next_batch()
+                            # the halves of a crashed batch run whole (see Notes)
+                            budget = None if halves else planner.budget(len(indices))
                             extra = {}
                             if timeout is not None and getattr(backend, "kills_tasks", False):
                                 extra["timeout"] = _budget(
@@ -281,6 +292,7 @@ def run_batches(
                                 task,
                                 shared_handle,
                                 indices,
+                                budget,
                                 retries=retries,
                                 name="pypetx-batch",
                                 **extra,
@@ -346,11 +358,15 @@ def _result_bytes(batch: BatchResult) -> int:
 
 
 def _call_timed(
-    task: Callable[[Any, np.ndarray], BatchResult], shared: Any, indices: np.ndarray
+    task: Callable[..., BatchResult], shared: Any, indices: np.ndarray,
+    budget: float | None = None,
 ) -> tuple[BatchResult, float]:
-    """Worker side: run the task and measure it, so batch sizes follow real costs."""
+    """Worker side: run the task and measure it, so batch sizes follow real costs.
+
+    ``budget``: seconds after which a task that ``takes_budget`` stops and returns the
+    runs it did (a prefix of ``indices``)."""
     t0 = time.perf_counter()
-    batch = task(shared, indices)
+    batch = task(shared, indices) if budget is None else task(shared, indices, budget)
     return batch, time.perf_counter() - t0
 
 

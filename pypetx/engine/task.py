@@ -27,6 +27,8 @@ from pypetx.core.values import stack_results
 # A run faster than this is timed per batch, not per run: the clock read would cost as
 # much as the run (and sweep()'s map() runs the calls without a Python loop).
 _CHEAP_CALL_SECONDS = 20e-6
+# With a time budget, untimed (cheap) runs look at the clock once per this many runs.
+_BUDGET_STRIDE = 2048
 
 
 @dataclass
@@ -89,23 +91,33 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_batch(payload: Any, indices: np.ndarray) -> BatchResult:
+def run_batch(payload: Any, indices: np.ndarray, budget: float | None = None) -> BatchResult:
     """Run the points ``indices`` of the sweep described by ``payload``.
 
     An exception in a point is recorded for that point (type, message, traceback) and the
     batch goes on: one failing point never loses the others.
+
+    ``budget`` (seconds): stop after the first run that ends past it (cheap runs: within
+    :data:`_BUDGET_STRIDE` runs of it) and return the runs done, a prefix of ``indices``
+    (at least one run); the caller runs the rest later. The runner's automatic batching
+    sizes its first tasks this way (see :mod:`pypetx.engine.batching`).
     """
     spec = _load_spec(payload)
     indices = np.asarray(indices, dtype=np.int64)
-    n = len(indices)
-    failures = _Failures(n)
+    failures = _Failures(len(indices))
     collected: dict[str, tuple[list[int], list[Any]]] = {}
     meta: dict[str, ResultMeta] = {}
+    deadline = None if budget is None else time.perf_counter() + float(budget)
     if spec.plain:
-        duration = _run_plain(spec, indices, collected, meta, failures)
+        duration = _run_plain(spec, indices, collected, meta, failures, deadline)
         returns = None  # sweep(): the return values are the results, sent once
     else:
-        duration, returns = _run_traj(spec, indices, collected, meta, failures)
+        duration, returns = _run_traj(spec, indices, collected, meta, failures, deadline)
+    n = len(duration)  # runs done: all of them, or the prefix that fit the budget
+    if n < len(indices):
+        indices = indices[:n]
+        failures.truncate(n)
+        returns = None if returns is None else returns[:n]
     results, present = stack_results(
         collected, n, pickled=[name for name, m in meta.items() if m.kind == "pickle"])
     batch = BatchResult(
@@ -124,6 +136,9 @@ def run_batch(payload: Any, indices: np.ndarray) -> BatchResult:
     return spec.worker_sink(batch) if spec.worker_sink is not None else batch
 
 
+run_batch.takes_budget = True  # type: ignore[attr-defined]  # see pypetx.engine.runner
+
+
 class _Failures:
     """Which runs of a batch failed, and how."""
 
@@ -137,10 +152,19 @@ class _Failures:
         self.errors[k] = f"{type(exc).__name__}: {exc}"
         self.tracebacks[k] = tb.format_exc()
 
+    def truncate(self, n: int) -> None:
+        """Keep the first ``n`` runs (a batch stopped at its time budget)."""
+        self.failed = self.failed[:n]
+        del self.errors[n:], self.tracebacks[n:]
+
 
 def _run_traj(spec: RunSpec, indices: np.ndarray, collected: dict, meta: dict,
-              failures: _Failures) -> tuple[np.ndarray, list | None]:
-    """``fn(traj, *args, **kwargs)`` per run, ``traj`` a :class:`RunView` of the run."""
+              failures: _Failures, deadline: float | None = None
+              ) -> tuple[np.ndarray, list | None]:
+    """``fn(traj, *args, **kwargs)`` per run, ``traj`` a :class:`RunView` of the run.
+
+    Returns one duration per run done: fewer than ``len(indices)`` when ``deadline``
+    (a ``time.perf_counter`` value) stopped the batch early."""
     n = len(indices)
     returns: list[Any] | None = None
     fn, args, kwargs = spec.fn, spec.args, spec.kwargs
@@ -175,38 +199,52 @@ def _run_traj(spec: RunSpec, indices: np.ndarray, collected: dict, meta: dict,
     # __setattr__ (pypet's ``traj.hi = Result(...)``), which must not cost every run.
     state = view.__dict__
     # The loop below is the per-run cost of every sweep: keep it to a few attribute
-    # operations (no object construction, no numpy item access per run).
-    for k, i in enumerate(indices.tolist()):
-        try:
-            state["_i"] = i
-            state["_k"] = k
-            for values, d, key in explored:
-                d[key] = values[k]
-            if pre is not None:
-                pre(view)
-            ret = fn(view)
-            if post is not None:
-                post(view, ret)
-            if out:
-                for name, a, kw in out:
-                    _collect(collected, meta, name, a, kw, k, _fast_of(view))
+    # operations (no object construction, no numpy item access per run). A deadline is
+    # looked at per timed run, and per _BUDGET_STRIDE cheap runs (an outer loop).
+    done = n
+    stride = n if deadline is None else _BUDGET_STRIDE
+    all_indices = indices.tolist()
+    for lo in range(0, n, max(stride, 1)):
+        for k, i in enumerate(all_indices[lo:lo + stride], lo):
+            try:
+                state["_i"] = i
+                state["_k"] = k
+                for values, d, key in explored:
+                    d[key] = values[k]
+                if pre is not None:
+                    pre(view)
+                ret = fn(view)
+                if post is not None:
+                    post(view, ret)
+                if out:
+                    for name, a, kw in out:
+                        _collect(collected, meta, name, a, kw, k, _fast_of(view))
+                    out.clear()
+                if ret is not None:
+                    if returns is None:
+                        returns = [None] * n
+                    returns[k] = ret
+                    _collect_return(collected, meta, spec, ret, k)
+            except Exception as exc:  # noqa: BLE001 - every run's failure is recorded
+                failures.record(k, exc)
                 out.clear()
-            if ret is not None:
-                if returns is None:
-                    returns = [None] * n
-                returns[k] = ret
-                _collect_return(collected, meta, spec, ret, k)
-        except Exception as exc:  # noqa: BLE001 - every run's failure is recorded
-            failures.record(k, exc)
-            out.clear()
-            _drop_position(collected, k)
-            if returns is not None:
-                returns[k] = None
-        if timed:
-            stamp(perf())
-            if k == 0 and ends[1] - ends[0] < _CHEAP_CALL_SECONDS and n > 1:
-                timed = False
-    duration = np.diff(np.asarray(ends)) if timed else np.full(n, (perf() - ends[0]) / n)
+                _drop_position(collected, k)
+                if returns is not None:
+                    returns[k] = None
+            if timed:
+                stamp(perf())
+                if k == 0 and ends[1] - ends[0] < _CHEAP_CALL_SECONDS and n > 1:
+                    timed = False
+                elif deadline is not None and ends[-1] > deadline:
+                    done = k + 1
+                    break
+        if done < n:
+            break
+        if deadline is not None and lo + stride < n and perf() > deadline:
+            done = lo + stride
+            break
+    duration = (np.diff(np.asarray(ends)) if timed
+                else np.full(done, (perf() - ends[0]) / max(done, 1)))
     # The view and its group views refer to each other (a cycle the cyclic GC frees
     # late): let go of the batch's results now, or every batch's arrays stay alive.
     view._fast.clear()
@@ -227,8 +265,11 @@ def _with_args(fn: Callable, args: tuple, kwargs: dict, view: Any) -> Any:
 
 
 def _run_plain(spec: RunSpec, indices: np.ndarray, collected: dict, meta: dict,
-               failures: _Failures) -> np.ndarray:
-    """``fn(**point, **kwargs)`` per run (``sweep``); the return values are the results."""
+               failures: _Failures, deadline: float | None = None) -> np.ndarray:
+    """``fn(**point, **kwargs)`` per run (``sweep``); the return values are the results.
+
+    Returns one duration per run done (a prefix of ``indices`` when ``deadline`` stopped
+    the batch, see :func:`run_batch`)."""
     n = len(indices)
     exploration = spec.skeleton.exploration
     names = [name.rpartition(".")[2] for name in exploration.names]
@@ -244,17 +285,23 @@ def _run_plain(spec: RunSpec, indices: np.ndarray, collected: dict, meta: dict,
         rets.append(None)
     first = perf() - t0
     if first < _CHEAP_CALL_SECONDS:
+        stride = n if deadline is None else _BUDGET_STRIDE
         while len(rets) < n:
             k = len(rets)
+            end = min(n, (k // stride + 1) * stride) if deadline is not None else n
             try:
-                rets.extend(map(call, *[c[k:] for c in columns]))
+                rets.extend(map(call, *[c[k:end] for c in columns]))
             except Exception as exc:  # noqa: BLE001 - extend kept the runs before it
                 failures.record(len(rets), exc)
                 rets.append(None)
-        duration = np.full(n, (perf() - t0) / n)
+            if deadline is not None and len(rets) == end and perf() > deadline:
+                break
+        duration = np.full(len(rets), (perf() - t0) / len(rets))
     else:
         ends = [t0, t0 + first]
         for k in range(1, n):
+            if deadline is not None and ends[-1] > deadline:
+                break
             try:
                 rets.append(call(*[c[k] for c in columns]))
             except Exception as exc:  # noqa: BLE001
@@ -262,7 +309,7 @@ def _run_plain(spec: RunSpec, indices: np.ndarray, collected: dict, meta: dict,
                 rets.append(None)
             ends.append(perf())
         duration = np.diff(np.asarray(ends))
-    _collect_plain(collected, meta, spec, rets, failures.failed)
+    _collect_plain(collected, meta, spec, rets, failures.failed[:len(rets)])
     return duration
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from pypetx.base.errors import PypetxError, StorageError, SweepFailed
 from pypetx.core.explore import Exploration
 from pypetx.core.trajectory import Trajectory
+from pypetx.env.faillog import FailureLog
 from pypetx.env.postproc import postproc_outcome
 
 log = logging.getLogger("pypetx")
@@ -339,7 +340,7 @@ class Environment:
                            complevel=self.complevel)
         attrs = {"name": traj.name, "comment": traj.comment, "timestamp": traj._timestamp,
                  "provenance": provenance, **function_attrs(spec.fn, self.store_function)}
-        failed: list[int] = []
+        failed = FailureLog(traj.name)
         try:
             store.open(exploration, traj.to_records(), attrs, resume=resume)
             self._stored_here = True
@@ -376,8 +377,7 @@ class Environment:
                 if batch.failed.any():
                     errors = np.asarray(batch.error, dtype=object)
                     for i, err in zip(batch.indices[batch.failed].tolist(), errors[batch.failed]):
-                        failed.append(i)
-                        log.warning("%s: run %d failed: %s", traj.name, i, err)
+                        failed.add(i, str(err))
 
             backend = self._backend or resolve_backend(
                 cluster=self._cluster, client=self._client, executor=self._executor,
@@ -426,12 +426,14 @@ class Environment:
             self.dataset = store.finalize({"provenance_end": collect(times_only=True)})
             self.trajectory._dataset = self.dataset
 
-    def _report(self, failed: list[int]) -> None:
+    def _report(self, log_of_failures: FailureLog) -> None:
         s = self.summary
         log.info("%s: %d runs completed, %d failed", self.trajectory.name,
                  s.n_completed, s.n_failed)
+        log_of_failures.log_summary("every error and traceback: pypetx.failures() of the "
+                                    "results Dataset")
+        failed = sorted(log_of_failures.runs)
         if failed and self.on_error == "raise":
-            failed.sort()
             raise SweepFailed(
                 f"{len(failed)} of {s.n_completed + s.n_failed} runs of "
                 f"{self.trajectory.name!r} failed (runs {failed[:10]}"

@@ -346,6 +346,14 @@ class JournaledStore:
                   fixed_results: bool = True) -> tuple[xr.Dataset, xr.Dataset, Cube]:
         sources = self._sources()
         cube = Cube(self.exploration, sources, self._batch_size(sources))
+        cattrs, tree = self._cube_attrs(attrs_update), self._tree(attrs_update)
+        ds = cube.dataset(cattrs, eager=eager, fixed_results=fixed_results)
+        self._chunks = cube.chunks
+        return ds, tree, cube
+
+    def _cube_attrs(self, attrs_update: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The attributes of the cube as stored (trajectory attrs, plain parameters,
+        format version, exploration)."""
         attrs = dict(self._attrs, **(attrs_update or {}))
         cattrs = {k: _attr_value(v) for k, v in stored_attrs(attrs).items()}
         cattrs.update(parameter_attrs(self._records))
@@ -355,9 +363,11 @@ class JournaledStore:
             pypetx_exploration=(self._exploration_text
                                 or json.dumps(exploration_json(self.exploration))),
         )
-        ds = cube.dataset(cattrs, eager=eager, fixed_results=fixed_results)
-        self._chunks = cube.chunks
-        return ds, encode_tree(self._records, attrs), cube
+        return cattrs
+
+    def _tree(self, attrs_update: Mapping[str, Any] | None) -> xr.Dataset:
+        """The trajectory tree Dataset as stored (``<name>/_tree``)."""
+        return encode_tree(self._records, dict(self._attrs, **(attrs_update or {})))
 
     def _encodings(self, ds: xr.Dataset) -> dict[str, dict[str, Any]]:
         out = {}

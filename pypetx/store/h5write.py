@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import os
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -107,15 +107,16 @@ class _DeferredWriter:
 
 def write_groups(path: Any, groups: Mapping[str, tuple[xr.Dataset, Mapping[str, Any]]], *,
                  root_attrs: Mapping[str, Any] | None = None,
-                 direct: Mapping[str, Mapping[str, Callable[[Any], bool]]] | None = None
-                 ) -> None:
+                 direct: Mapping[str, Mapping[str, Callable[[Any], bool]]] | None = None,
+                 unlimited_dims: Collection[str] = ()) -> None:
     """Write ``{group: (dataset, encoding)}`` into the HDF5 file ``path`` (created or
     appended to), then ``root_attrs`` on the root group; one open of the file.
 
     Every variable of every group is created before any data is written. ``direct``:
     ``{group: {variable: write}}``; ``write(target)`` writes the variable's data itself
     (``target[slices] = values``) and returns True, or returns False to have the
-    Dataset's data written instead.
+    Dataset's data written instead. ``unlimited_dims``: dimensions created resizable
+    wherever a group has them (a later patch may change their length in place).
     """
     import h5netcdf
     from xarray.backends import H5NetCDFStore
@@ -130,7 +131,8 @@ def write_groups(path: Any, groups: Mapping[str, tuple[xr.Dataset, Mapping[str, 
             for name, enc in encoding.items():
                 variables[name].encoding = dict(enc)
             writer.group = group
-            store.store(variables, attrs, set(encoding), writer)
+            store.store(variables, attrs, set(encoding), writer,
+                        unlimited_dims=set(unlimited_dims) & set(ds.dims))
         writer.write(direct or {})
         # plain HDF5 attributes, as h5py writes them (h5netcdf would make them arrays)
         attrs = getattr(f, "_h5file", f).attrs

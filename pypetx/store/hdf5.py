@@ -33,10 +33,11 @@ from pypetx.store.backend import ResultsFile, StorageBackend
 from pypetx.store.base import JournaledStore
 from pypetx.store.codec import TREE_GROUP
 from pypetx.store.compression import SAMPLE_BYTES, auto_filters, sample_of
+import pypetx.store.h5patch as h5patch
 from pypetx.store.h5read import group_attributes, open_group, read_group
 from pypetx.store.h5write import write_groups
 from pypetx.store.journal import fsync_dir
-from pypetx.store.layout import FIXED, FORMAT_VERSION, fill_value
+from pypetx.store.layout import FAILURE_DIM, FIXED, FORMAT_VERSION, fill_value
 
 __all__ = ["HDF5Backend", "HDF5File", "HDF5Store", "remove_stale_tmp"]
 
@@ -157,6 +158,22 @@ class HDF5Store(JournaledStore):
             out[name] = write
         return out
 
+    def finalize(self, attrs_update: Any = None) -> xr.Dataset:
+        """As :meth:`JournaledStore.finalize`; a journal that only fills cells of the
+        stored cube is patched into a copy of the file (:mod:`pypetx.store.h5patch`):
+        a resume then costs what it adds, not what is stored."""
+        if self.journal is not None and (self._stored is not None or self._stored_stale):
+            entries = self.journal.entries()
+            with _file_commit_lock(self.path):
+                patched = h5patch.patch_commit(self, entries, attrs_update,
+                                               tmp_path(self.path))
+            if patched:
+                self.journal.remove(entries)
+                self._release_stored()
+                self._stored_stale = True
+                return self._open_result()
+        return super().finalize(attrs_update)
+
     def _commit(self, cube: xr.Dataset, tree: xr.Dataset, encoding: dict[str, dict]) -> None:
         with _file_commit_lock(self.path):
             self._commit_locked(cube, tree, encoding)
@@ -183,7 +200,9 @@ class HDF5Store(JournaledStore):
             write_groups(tmp, {self.name: (cube, encoding),
                                f"{self.name}/{TREE_GROUP}": (tree, {})},
                          root_attrs={"pypetx_format_version": FORMAT_VERSION},
-                         direct={self.name: self._direct_writers(encoding)})
+                         direct={self.name: self._direct_writers(encoding)},
+                         # resizable: a resume patches the failure table in place
+                         unlimited_dims=(FAILURE_DIM,))
             fd = os.open(tmp, os.O_RDONLY)
             try:
                 os.fsync(fd)
