@@ -37,7 +37,10 @@ ROOT = HERE.parent
 WORK = HERE / "_work"
 MAIN_PY = sys.executable
 MARK = "BENCHJSON "
-WORKLOADS = ["startup", "trivial", "cpu", "array", "slice", "resume", "profile"]
+WORKLOADS = ["startup", "trivial", "cpu", "array", "slice", "resume", "client", "profile"]
+#: A python whose pypetx is an older commit (PYPETX_BENCH_BEFORE_PY; its commit in
+#: PYPETX_BENCH_BEFORE_COMMIT): its rows are measured in the same run, side by side.
+BEFORE = "before"
 NCORES = os.cpu_count() or 1
 
 
@@ -93,7 +96,13 @@ def setup() -> dict[str, str | None]:
                                       ("3.11", ["pypet==0.6.1", *common])]),
         "xyzpy": _venv("venv-xyzpy", [("3.12", ["xyzpy", "matplotlib", "dask[array]",
                                                 "distributed", "h5netcdf", *common])]),
+        BEFORE: os.environ.get("PYPETX_BENCH_BEFORE_PY") or None,
     }
+
+
+def before_label(label: str) -> str:
+    """The label of a contender's row measured with the older pypetx."""
+    return f"{label} [before: {os.environ.get('PYPETX_BENCH_BEFORE_COMMIT', 'older commit')}]"
 
 
 # ----------------------------------------------------------------------------- running cases
@@ -194,6 +203,11 @@ class Bench:
         s("trivial", "plain loop (+ xarray save)", "main", "bench_dask.py", ["trivial_loop"], ns)
         s("trivial", "pypetx traj, default", "main", "bench_pypetx.py", ["trivial_traj"], ns)
         s("trivial", "pypetx sweep, default", "main", "bench_pypetx.py", ["trivial_sweep"], ns)
+        if self.pys.get(BEFORE):
+            s("trivial", before_label("pypetx traj, default"), BEFORE, "bench_pypetx.py",
+              ["trivial_traj"], ns)
+            s("trivial", before_label("pypetx sweep, default"), BEFORE, "bench_pypetx.py",
+              ["trivial_sweep"], ns)
         s("trivial", "pypetx traj, LocalCluster from the start", "main", "bench_pypetx.py",
           ["trivial_traj", "--mode", "cluster"], ns)
         s("trivial", "pypetx traj, synchronous", "main", "bench_pypetx.py",
@@ -243,6 +257,9 @@ class Bench:
         print(f"[array] {n[0]} points x 10^4 floats", flush=True)
         s = self.series
         s("array", "pypetx traj, default", "main", "bench_pypetx.py", ["array_traj"], n)
+        if self.pys.get(BEFORE):
+            s("array", before_label("pypetx traj, default"), BEFORE, "bench_pypetx.py",
+              ["array_traj"], n)
         s("array", "pypetx sweep, default", "main", "bench_pypetx.py", ["array_sweep"], n)
         s("array", "pypetx traj, synchronous", "main", "bench_pypetx.py",
           ["array_traj", "--mode", "sync"], n)
@@ -278,17 +295,29 @@ class Bench:
         n = 10_000 if self.quick else 100_000
         print(f"[resume] {n}-point sweep, 99 % done", flush=True)
         out = self.results.setdefault("resume", {"n": n})
-        for how in ("kill", "fail"):
+        cases = [("kill", MAIN_PY, "pypetx kill"), ("fail", MAIN_PY, "pypetx fail"),
+                 ("fresh", MAIN_PY, "pypetx fresh")]
+        if self.pys.get(BEFORE):
+            cases += [("fail", self.pys[BEFORE], before_label("pypetx fail")),
+                      ("fresh", self.pys[BEFORE], before_label("pypetx fresh"))]
+        for how, py, label in cases:
             runs = []
             for _ in range(self.repeats):
+                if how == "fresh":  # the same sweep from scratch, in the same run
+                    res = run_case(py, "bench_pypetx.py",
+                                   ["trivial_traj", "--n", str(n), "--workdir", self.workdir])
+                    runs.append(res)
+                    print(f"  resume   {label}: {res.get('seconds', res.get('error'))}",
+                          flush=True)
+                    continue
                 path = os.path.join(self.workdir, f"resume-{how}-{n}.h5")
-                prep = run_case(MAIN_PY, "bench_pypetx.py",
+                prep = run_case(py, "bench_pypetx.py",
                                 ["resume_prepare", "--n", str(n), "--how", how, "--file", path],
                                 timeout=900)
                 if "error" in prep:
                     runs.append({"error": "prepare: " + prep["error"]})
                     break
-                res = run_case(MAIN_PY, "bench_pypetx.py",
+                res = run_case(py, "bench_pypetx.py",
                                ["resume", "--n", str(n), "--how", how, "--file", path],
                                timeout=600)
                 res["prepare"] = prep
@@ -305,8 +334,8 @@ class Bench:
             entry = {"runs": runs, "n_repeats": len(ok)}
             if ok:
                 entry["seconds"] = median_of(ok)
-                entry["runs_executed"] = median_of(ok, "runs_executed")
-            out["pypetx " + how] = entry
+                entry["runs_executed"] = median_of(ok, "runs_executed") if how != "fresh" else n
+            out[label] = entry
             self.save()
         if self.pys.get("xyzpy"):
             runs = [run_case(self.pys["xyzpy"], "bench_xyzpy.py",
@@ -320,6 +349,23 @@ class Bench:
         if full and "seconds" in full:
             out["full sweep (trivial workload)"] = {"seconds": full["seconds"], "runs_executed": n}
         self.save()
+
+    def client(self) -> None:
+        """Issue #17's table: the Dask path on a running Client against hand-batched Dask
+        (bench_client.py: one process, interleaved repeats, medians)."""
+        reps = 1 if self.quick else 5
+        hi = 100_000 if self.quick else 1_000_000
+        print(f"[client] running Client, 10^4 and {hi:,} points, {reps} repeats", flush=True)
+        out = self.results.setdefault("client", {})
+        for label, py in (("after", MAIN_PY), ("before", self.pys.get(BEFORE))):
+            if py is None:
+                continue
+            res = run_case(py, "bench_client.py",
+                           ["--repeats", str(reps), "--hi", str(hi)], timeout=3600)
+            out[label] = res
+            print(f"  client   {label}: " + ("ok" if "rows" in res else str(res.get("error"))),
+                  flush=True)
+            self.save()
 
     def startup(self) -> None:
         print("[startup] import pypetx; 10-point sweep", flush=True)
@@ -662,6 +708,7 @@ def report(results: dict, info: dict, quick: bool) -> str:
                            "stored 99 % (serial)",
             "full sweep (trivial workload)": "reference: the whole pypetx sweep from scratch "
                                              "(workload 1, default)",
+            "pypetx fresh": "pypetx: the same sweep from scratch, default (this run)",
         }
         for k, c in rs.items():
             if not isinstance(c, dict):
@@ -678,6 +725,9 @@ def report(results: dict, info: dict, quick: bool) -> str:
                  "process group is killed 2 s after the first hang. The resume runs the "
                  "default `batch_size='auto'`, starts its own LocalCluster and consolidates "
                  "the journal into the HDF5 file.\n")
+
+    L.extend(_client_section(results.get("client")))
+    L.extend(_ratio_section(results))
 
     st = results.get("startup")
     if st:
@@ -698,6 +748,85 @@ def report(results: dict, info: dict, quick: bool) -> str:
                  "for it (`--mode cluster`).")
         L.append("")
     return "\n".join(L)
+
+
+def _client_section(cl: dict | None) -> list[str]:
+    """Issue #17's table: pypetx on a running Client against hand-batched Dask."""
+    if not cl:
+        return []
+    L = ["## 6. The Dask path: a running `Client` passed as `client=`, against hand-batched "
+         "Dask\n",
+         "One process, one `LocalCluster(n_workers=2, threads_per_worker=1)` started before "
+         "the clock; `z = x*y`, stored to HDF5, values checked; repeats interleaved, medians "
+         "(`benchmarks/bench_client.py`). Marginal = (t(10^6) - t(10^4)) / (10^6 - 10^4). "
+         "Ratios are to hand-batched Dask of the same run.\n",
+         "| pypetx | contender | marginal µs/point | ratio | time at 10^4 | ratio | "
+         "1,000 x 10 ms | efficiency |",
+         "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for label in ("before", "after"):
+        res = cl.get(label)
+        if not res or "rows" not in res:
+            if res:
+                L.append(f"| {label} | error: {res.get('error')} | | | | | | |")
+            continue
+        rows = res["rows"]
+        base = rows[0]
+        who = label if label == "after" else (
+            f"before ({os.environ.get('PYPETX_BENCH_BEFORE_COMMIT', 'older commit')})")
+        for r in rows:
+            L.append(f"| {who} | {r['contender']} | {r['marginal_us']:.3g} | "
+                     f"{r['marginal_us'] / base['marginal_us']:.1f}x | "
+                     f"{r['lo_seconds']:.3g} s | {r['lo_seconds'] / base['lo_seconds']:.1f}x | "
+                     f"{r['cpu_seconds']:.3g} s | {100 * r['efficiency']:.0f} % |")
+    L.append("\nEach pypetx contender journals every batch (fsync'd) and writes status "
+             "variables, provenance and a compressed cube; hand-batched Dask gathers 4 "
+             "arrays and writes one uncompressed variable.\n")
+    return L
+
+
+def _ratio_section(results: dict) -> list[str]:
+    """Issue #24's ratios: the default path against the plain loop, the resume path
+    against a fresh sweep, large results against h5py rows."""
+    def sec(*path):
+        d = results
+        for p in path:
+            d = d.get(p) if isinstance(d, dict) else None
+        return d.get("seconds") if isinstance(d, dict) else None
+
+    rows = []
+    loop = sec("trivial", "plain loop (+ xarray save)", "1000000")
+    for label, what in (("pypetx sweep, default", "`sweep` default, 10^6 points"),
+                        ("pypetx traj, default", "`multiply(traj)` default, 10^6 points")):
+        for lab, who in ((before_label(label), "before"), (label, "after")):
+            t = sec("trivial", lab, "1000000")
+            if t and loop:
+                rows.append((what, who, f"{t:.3g} s", f"{t / loop:.2f}x the plain loop "
+                             f"({loop:.3g} s)"))
+    rs = results.get("resume") or {}
+    for fail, fresh, who in (("pypetx fail", "pypetx fresh", "after"),
+                             (before_label("pypetx fail"), before_label("pypetx fresh"),
+                              "before")):
+        a, b = (rs.get(fail) or {}).get("seconds"), (rs.get(fresh) or {}).get("seconds")
+        if a and b:
+            rows.append((f"`rerun_failed` of 1 % of {rs.get('n', 0):,}", who, f"{a:.3g} s",
+                         f"{a / b:.2f}x a fresh sweep ({b:.3g} s)"))
+    ar = results.get("array") or {}
+    ref = next((c.get("seconds") for c in (ar.get("plain loop -> h5py rows") or {}).values()),
+               None)
+    for lab, who in ((before_label("pypetx traj, default"), "before"),
+                     ("pypetx traj, default", "after")):
+        c = next(iter((ar.get(lab) or {}).values()), {})
+        if c.get("seconds") and ref:
+            rows.append(("10^4 results of 10^4 floats", who, f"{c['seconds']:.3g} s",
+                         f"{ref / c['seconds']:.2f}x the throughput of the plain loop -> "
+                         "h5py rows"))
+    if not rows:
+        return []
+    L = ["## 7. Where users wait: ratios measured in this run\n",
+         "| what | pypetx | seconds | ratio |", "|---|---|---:|---|"]
+    L += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    L.append("")
+    return L
 
 
 def targets(results: dict) -> list[tuple[str, str, str]]:

@@ -226,3 +226,22 @@ def test_default_client_is_used_when_present(cluster_client):
             be2 = resolve_backend(n_workers=1)
             assert isinstance(be2, LocalFirstBackend) and not be2.started
             be2.close()
+
+
+def _where(x):
+    import os
+
+    return os.getpid()
+
+
+def test_with_client_every_point_runs_on_that_cluster(cluster_client):
+    # a cheap sweep the default would run in the driver: with client= it must not
+    import os
+
+    import pypetx
+
+    ds = pypetx.sweep(_where, x=list(range(200)), client=cluster_client)
+    pids = set(ds["where"].values.ravel().tolist())  # "_where": a name without the "_"
+    workers = set(cluster_client.run(os.getpid).values())
+    assert pids and pids <= workers and os.getpid() not in pids
+    assert int(ds.completed.sum()) == 200

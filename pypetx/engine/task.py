@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from pypetx.engine.runview import RunView, result_variable
+from pypetx.engine.sourcefiles import restore_source_files, source_files
 from pypetx.core.batch import BatchResult, ResultMeta
 from pypetx.core.values import stack_results
 
@@ -46,6 +47,9 @@ class RunSpec:
     worker_sink: Callable[[BatchResult], BatchResult] | None = None  # Zarr: write on worker
     map_args: list[tuple] | None = None  # run_map: extra positional arguments per run index
     map_kwargs: list[dict] | None = None  # run_map: extra keyword arguments per run index
+    # {module:qualname: file} of the functions cloudpickle ships by value (their tracebacks
+    # then name the user's file, not "<dynamic-code>"; see pypetx.engine.sourcefiles)
+    source_files: dict[str, str] = field(default_factory=dict)
 
 
 _SPECS: dict[str, RunSpec] = {}
@@ -60,6 +64,7 @@ def _load_spec(payload: Any) -> RunSpec:
         import cloudpickle
 
         spec = cloudpickle.loads(blob)
+        restore_source_files(spec.source_files, spec.fn, spec.pre_func, spec.post_func)
         _SPECS.clear()  # one sweep at a time per worker: drop old skeletons
         _SPECS[token] = spec
     return spec
@@ -75,6 +80,7 @@ def pack_spec(spec: RunSpec) -> tuple[str, bytes]:
     """Serialise a spec once on the driver (cloudpickle: functions of ``__main__`` too)."""
     import cloudpickle
 
+    spec.source_files = source_files(spec.fn, spec.pre_func, spec.post_func)
     return spec.token, cloudpickle.dumps(spec)
 
 
