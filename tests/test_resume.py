@@ -310,3 +310,66 @@ def test_load_for_resume_is_the_loader(tmp_path):
     loaded.dataset.close()
     assert (constants.LOAD_NOTHING, constants.LOAD_SKELETON, constants.LOAD_DATA) == (
         modes.LOAD_NOTHING, modes.LOAD_SKELETON, modes.LOAD_DATA) == (0, 1, 2)
+
+
+def _fill(directory):
+    """Fill the file system of ``directory`` (a real ENOSPC for whatever writes next)."""
+    with open(directory / "filler", "wb") as f:
+        try:
+            while True:
+                f.write(b"x" * 4096)
+                f.flush()
+        except OSError:
+            pass
+
+
+def _rand100(x):
+    return np.random.default_rng(x).random(100)
+
+
+def test_disk_full_at_the_final_rewrite_is_one_clear_error_and_resumes(small_tmpfs,
+                                                                      monkeypatch):
+    import pypetx
+    import pypetx.store.hdf5 as h5
+
+    real = h5.HDF5Store._commit_locked
+
+    def full_disk(self, *a, **kw):
+        _fill(small_tmpfs)  # the journal is written; the disk fills before the file
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(h5.HDF5Store, "_commit_locked", full_disk)
+    path = small_tmpfs / "r.h5"
+    with pytest.raises(StorageError) as err:
+        pypetx.sweep(_rand100, x=list(range(20)), filename=path, cluster="synchronous")
+    text = str(err.value)
+    assert "\n" not in text and "No space left on device" in text
+    assert "every completed run is kept in its journal" in text and "resume" in text
+    monkeypatch.setattr(h5.HDF5Store, "_commit_locked", real)
+    (small_tmpfs / "filler").unlink()
+    ds = pypetx.sweep(_rand100, x=list(range(20)), filename=path, resume=True,
+                      cluster="synchronous")
+    assert int(ds.completed.sum()) == 20
+    np.testing.assert_array_equal(ds["rand100"].sel(x=7).values, _rand100(7))
+
+
+def _double(x):
+    return 2 * x
+
+
+def test_resume_of_a_finished_sweep_on_a_read_only_file_system(small_tmpfs):
+    import pypetx
+
+    path = small_tmpfs / "done.h5"
+    pypetx.sweep(_double, x=list(range(5)), filename=path, cluster="synchronous")
+    subprocess.run(["mount", "-o", "remount,ro", str(small_tmpfs)], check=True)
+    try:
+        ds = pypetx.sweep(_double, x=list(range(5)), filename=path, resume=True)
+        assert int(ds.completed.sum()) == 5
+        assert ds["double"].values.tolist() == [0, 2, 4, 6, 8]
+        ds.close()
+        # with runs left to do, one clear error (not a bare OSError from mkdir)
+        with pytest.raises(StorageError, match="Read-only file system.*must be writable"):
+            pypetx.sweep(_double, x=list(range(6)), filename=path, resume=True)
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", str(small_tmpfs)], check=True)

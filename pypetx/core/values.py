@@ -172,6 +172,10 @@ def classify(values: Sequence[Any], present: np.ndarray | None = None, *,
     got = [a for a in arrays if a is not None]
     if not got:  # nothing present: say nothing about shape or dtype
         return Classified(EMPTY, np.dtype("float64"), (), 0, pres)
+    if len({a.dtype.kind in "US" for a in got}) > 1:
+        # numbers and strings: numpy would turn the numbers into strings. Kept per run;
+        # the driver refuses the mix (pypetx.env.resulttypes) unless pickling was asked.
+        return _pickled(pres)
     try:
         dtype = np.result_type(*[a.dtype for a in got])
     except TypeError:  # e.g. strings and numbers: no common array dtype

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
+from pathlib import Path
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ from pypetx.base.errors import PypetxError, StorageError, SweepFailed
 from pypetx.core.explore import Exploration
 from pypetx.core.trajectory import Trajectory
 from pypetx.env.faillog import FailureLog
+from pypetx.env.resulttypes import ResultTypes
 from pypetx.env.postproc import postproc_outcome
 
 log = logging.getLogger("pypetx")
@@ -341,8 +343,18 @@ class Environment:
         attrs = {"name": traj.name, "comment": traj.comment, "timestamp": traj._timestamp,
                  "provenance": provenance, **function_attrs(spec.fn, self.store_function)}
         failed = FailureLog(traj.name)
+        types = ResultTypes(traj.name)
         try:
-            store.open(exploration, traj.to_records(), attrs, resume=resume)
+            try:
+                store.open(exploration, traj.to_records(), attrs, resume=resume)
+            except OSError as exc:
+                # a read-only place is fine when the stored sweep has nothing left to run
+                if not (resume and self._finished_elsewhere(exploration, rerun_failed)):
+                    raise StorageError(
+                        f"cannot open {self.filename} to store runs ("
+                        f"{os.strerror(exc.errno) if exc.errno else exc}): it (and its "
+                        f"journal directory next to it) must be writable") from exc
+                return
             self._stored_here = True
             todo = ~store.done()
             if not rerun_failed:
@@ -361,6 +373,7 @@ class Environment:
 
             def sink(batch: Any) -> None:
                 _check_storable(batch, traj.name)  # stop at the first unstorable result
+                types.check(batch)  # ... and at the first result of another kind of value
                 try:
                     store.write_batch(batch)  # durable before it counts as done
                 except OSError as exc:
@@ -421,9 +434,48 @@ class Environment:
             store.close()
         self._report(failed)
 
+    def _finished_elsewhere(self, exploration: Any, rerun_failed: bool) -> bool:
+        """Whether the stored trajectory already holds every run of ``exploration`` (no
+        journal left, nothing to rerun): then ``self.dataset`` is it, read-only."""
+        import json
+
+        from pypetx.engine.runner import RunSummary
+        from pypetx.store.layout import describe_exploration
+        from pypetx.store.load import list_trajectories, open_results
+
+        name = self.trajectory.name
+        journal = Path(f"{self.filename}.pypetx") / name
+        if not Path(self.filename).exists() or name not in list_trajectories(self.filename):
+            return False
+        if journal.is_dir() and any(journal.glob("*.npz")):
+            return False
+        ds = open_results(self.filename, name)
+        same = ds.attrs.get("pypetx_exploration") == json.dumps(
+            describe_exploration(exploration)[0])
+        left = ~ds.completed.values.astype(bool)
+        if not rerun_failed:
+            left &= ~ds.failed.values.astype(bool)
+        if not same or left.any():
+            ds.close()
+            return False
+        self.dataset = self.trajectory._dataset = ds
+        self.summary = RunSummary()
+        log.info("%s: every run is stored in %s (read-only): nothing to run", name,
+                 self.filename)
+        return True
+
     def _finalize(self, store: Any, collect: Callable) -> None:
         if store.journal is not None:
-            self.dataset = store.finalize({"provenance_end": collect(times_only=True)})
+            try:
+                self.dataset = store.finalize({"provenance_end": collect(times_only=True)})
+            except OSError as exc:  # e.g. a full disk while the file is rewritten
+                # HDF5's own message spans lines: the errno's text is the cause
+                reason = os.strerror(exc.errno) if exc.errno else str(exc).splitlines()[0]
+                raise StorageError(
+                    f"cannot write {self.filename} ({reason}); every completed run is kept "
+                    f"in its journal ({store.journal_dir}): fix the cause (e.g. free disk "
+                    f"space) and resume with Environment(..., resume=True) or "
+                    f"'pypetx resume {self.filename}'") from exc
             self.trajectory._dataset = self.dataset
 
     def _report(self, log_of_failures: FailureLog) -> None:
