@@ -411,3 +411,22 @@ def test_to_dict_rejects_objects_without_json_form():
         TypeError, match="x: explored value of type object cannot be written as JSON"
     ):
         Exploration({"x": [object()]}).to_dict()
+
+
+def test_a_large_product_holds_read_only_columns_that_compute_each_run():
+    from pypetx.core.explore.builders import LIST_POINTS, GridColumn
+
+    small = cartesian_product({"x": [1, 2], "y": [3, 4, 5]})
+    assert type(small["x"]) is list  # pypet code may change the lists of small products
+    big = cartesian_product({"x": range(2000), "y": range(1000)})
+    assert len(big["x"]) == 2_000_000 > LIST_POINTS
+    col = big["y"]
+    assert isinstance(col, GridColumn)
+    assert col[0] == 0 and col[1001] == 1 and col[-1] == 999 and big["x"][1001] == 1
+    assert col[998:1002] == [998, 999, 0, 1]
+    assert list(cartesian_product({"x": range(2), "y": range(600_000)})["x"])[599_999:600_001] \
+        == [0, 1]
+    with pytest.raises(IndexError):
+        col[2_000_000]
+    assert "2,000,000 runs" in repr(col)
+    assert big.grid() is not None  # still explored by its axes

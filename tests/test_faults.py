@@ -180,9 +180,21 @@ def test_a_scalar_where_a_list_is_expected_names_the_keyword(given):
         pypetx.sweep(lambda alpha, mode: alpha, alpha=[1, 2], mode=given)
 
 
-def test_an_impossible_grid_is_refused_up_front():
+def test_a_huge_grid_is_its_axes_and_an_impossible_sweep_is_refused_up_front(tmp_path):
+    import resource
+
     axis = range(10_000)
     t0 = time.perf_counter()
+    product = cartesian_product({"a": axis, "b": axis, "c": axis})  # 10^12 points
+    assert len(product["c"]) == 10**12 and product["c"][10**12 - 1] == 9999
+    assert product["a"][123_456_789_012] == 1234
+    traj = pypetx.Trajectory("huge")
+    for name in "abc":
+        traj.f_add_parameter(name, 0)
+    traj.f_explore(product)
+    assert len(traj) == 10**12 and traj.exploration.point(10**12 - 1) == {
+        "parameters.a": 9999, "parameters.b": 9999, "parameters.c": 9999}
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 4 * 2**20  # KiB: < 4 GiB
     with pytest.raises(pypetx.ExplorationError, match=r"1,000,000,000,000 points.*GiB"):
-        cartesian_product({"a": axis, "b": axis, "c": axis})
-    assert time.perf_counter() - t0 < 5  # refused, not attempted
+        pypetx.sweep(lambda a, b, c: a, a=axis, b=axis, c=axis, filename=tmp_path / "h.h5")
+    assert time.perf_counter() - t0 < 10  # refused, not attempted

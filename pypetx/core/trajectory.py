@@ -334,9 +334,11 @@ class Trajectory(Group):
                 stacklevel=3,
             )
         self._exploration = exploration
+        # pypet's range (param.f_get_range()) is a list; a huge grid's is computed on access
+        ranged = _ExploredRange if exploration.n_runs <= _LIST_RUNS else _LazyRange
         for name in exploration.names:
             param = self._get_node(name, shortcuts=False)
-            param._range = _ExploredRange(exploration, name)
+            param._range = ranged(exploration, name)
 
     @property
     def exploration(self) -> Exploration | None:
@@ -497,6 +499,45 @@ class _ExploredRange(list):
 
     def __reduce__(self) -> tuple:
         return (_ExploredRange, (self._exploration, self._name))
+
+
+#: Explorations up to this many runs give each explored parameter its range as a list.
+_LIST_RUNS = 10**6
+
+
+class _LazyRange(Sequence):
+    """A huge exploration's values of one parameter, one per run, read from the
+    exploration on access (a 10^9-point grid is its axes: no list of 10^9 entries)."""
+
+    def __init__(self, exploration: Exploration, name: str) -> None:
+        self._exploration = exploration
+        self._name = name
+
+    def __len__(self) -> int:
+        return self._exploration.n_runs
+
+    def __getitem__(self, index: Any) -> Any:
+        n = self._exploration.n_runs
+        if isinstance(index, slice):
+            runs = np.arange(n, dtype=np.int64)[index]
+            return list(self._exploration.values_at(self._name, runs))
+        i = index.__index__()
+        i = i + n if i < 0 else i
+        if not 0 <= i < n:
+            raise IndexError(f"run {index} out of range for {n:,} runs")
+        return self._exploration.values_at(self._name, np.array([i], np.int64))[0]
+
+    def __iter__(self) -> Any:
+        step = 1 << 16
+        for lo in range(0, len(self), step):
+            yield from self._exploration.values_at(
+                self._name, np.arange(lo, min(lo + step, len(self)), dtype=np.int64))
+
+    def __repr__(self) -> str:
+        return f"[{self[0]!r}, ..., {self[-1]!r}] ({len(self):,} runs)"
+
+    def __reduce__(self) -> tuple:
+        return (_LazyRange, (self._exploration, self._name))
 
 
 #: Value types whose compatibility with a default depends on the type alone.

@@ -12,7 +12,7 @@ from typing import Any
 import dask
 import numpy as np
 
-from pypetx.base.errors import PypetxError, StorageError, SweepFailed
+from pypetx.base.errors import ExplorationError, PypetxError, StorageError, SweepFailed
 from pypetx.core.explore import Exploration
 from pypetx.core.trajectory import Trajectory
 from pypetx.env.faillog import FailureLog
@@ -329,6 +329,7 @@ class Environment:
 
         traj = self.trajectory
         exploration = traj.exploration or _single_run()
+        _check_run_count(traj.name, exploration.n_runs)
         traj.lock_parameters()
         traj.lock_derived_parameters()
         if self.overwrite_file and not resume:
@@ -575,6 +576,27 @@ def _per_run(mapped: tuple[list, dict], pending: np.ndarray, n_runs: int
         for k, i in enumerate(runs):
             kwargs[i] = {key: v[k] for key, v in per_kwargs.items()}
     return args, kwargs
+
+
+#: Driver bytes per run whatever the results: done/failed masks, pending indices, and the
+#: status variables (completed, failed, duration, worker) the cube is written with.
+_STATUS_BYTES_PER_RUN = 24
+
+
+def _check_run_count(name: str, n_runs: int) -> None:
+    """Refuse, before anything runs, a sweep whose per-run status alone cannot fit in
+    the driver's memory (the exploration itself is its axes and costs nothing)."""
+    need = n_runs * _STATUS_BYTES_PER_RUN
+    try:
+        avail = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not POSIX: no limit known
+        return
+    if need > avail // 2:
+        raise ExplorationError(
+            f"trajectory {name!r} has {n_runs:,} points; their status alone (done, failed, "
+            f"duration, worker) would need {need / 2**30:,.1f} GiB in the driver (this "
+            f"machine has {avail / 2**30:,.1f} GiB): explore fewer points, or split the "
+            f"sweep into several trajectories")
 
 
 def _check_storable(batch: Any, name: str) -> None:

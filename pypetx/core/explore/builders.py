@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,7 +24,8 @@ from pypetx.core.explore._values import (
 
 
 class Product(dict):
-    """The result of :func:`cartesian_product`: a ``dict`` name -> list of values per run.
+    """The result of :func:`cartesian_product`: a ``dict`` name -> list of values per run
+    (above :data:`LIST_POINTS` points a read-only :class:`GridColumn` per name).
 
     It is a plain ``dict`` (pypet code treats it as one) that also remembers how it was built.
 
@@ -148,29 +148,71 @@ def cartesian_product(
         _check_lengths({n: values[n] for n in axis}, what="zipped parameters " + " and ".join(axis))
     sizes = [len(values[axis[0]]) for axis in axes]
     total = math.prod(sizes)
-    _check_size(total, len(values), sizes)
-    data: dict[str, list] = {}
+    data: dict[str, Sequence] = {}
     for k, axis in enumerate(axes):
         inner = math.prod(sizes[k + 1:])
         for name in axis:
-            data[name] = _repeat_tile(values[name], inner, total // (inner * sizes[k]))
+            if total <= LIST_POINTS:
+                data[name] = _repeat_tile(values[name], inner, total // (inner * sizes[k]))
+            else:  # the grid is its axes: no per-run list of 10^9 entries
+                data[name] = GridColumn(values[name], inner, total)
     return Product(data, axes, {name: list(values[name]) for axis in axes for name in axis})
 
 
-def _check_size(total: int, n_lists: int, sizes: list[int]) -> None:
-    """Refuse a product whose per-run lists cannot fit in memory, before building them
-    (a bare MemoryError from deep inside, or swapping for minutes, otherwise)."""
-    need = total * n_lists * 8  # one pointer per run and parameter, values shared
-    try:
-        avail = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):  # not POSIX: no limit known
-        return
-    if need > avail // 2:
-        raise ExplorationError(
-            f"the cartesian product of {' x '.join(map(str, sizes))} values has {total:,} "
-            f"points; its per-run lists of {n_lists} parameters would need "
-            f"{need / 2**30:,.1f} GiB (this machine has {avail / 2**30:,.1f} GiB): explore "
-            f"fewer values, or split the sweep")
+#: Products up to this many points hold plain per-run lists (pypet code may change them);
+#: larger ones hold read-only :class:`GridColumn` views that compute a run's value.
+LIST_POINTS = 10**6
+
+
+class GridColumn(Sequence):
+    """One parameter's per-run values of a large cartesian product, computed on access.
+
+    Run ``i`` holds ``values[(i // inner) % len(values)]``: the column of a C-order grid
+    without a list of one entry per run (a 10^9-point product costs its axes, not 8 GB
+    per parameter). Read-only; ``list(column)`` gives a plain list.
+    """
+
+    def __init__(self, values: Sequence, inner: int, total: int) -> None:
+        self.values, self.inner, self.total = tuple(values), int(inner), int(total)
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.total))]
+        i = index.__index__()
+        if i < 0:
+            i += self.total
+        if not 0 <= i < self.total:
+            raise IndexError(f"run {index} out of range for {self.total:,} runs")
+        return self.values[(i // self.inner) % len(self.values)]
+
+    def __iter__(self):
+        import itertools
+
+        block = [v for v in self.values for _ in range(self.inner)] if self.inner < 4096 \
+            else None
+        for _ in range(self.total // (len(self.values) * self.inner)):
+            if block is not None:
+                yield from block
+            else:
+                for v in self.values:
+                    yield from itertools.repeat(v, self.inner)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, GridColumn):
+            return (self.values, self.inner, self.total) == (other.values, other.inner,
+                                                              other.total)
+        if isinstance(other, (list, tuple)):
+            return len(other) == self.total and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        head = ", ".join(repr(self[i]) for i in range(min(3, self.total)))
+        return f"[{head}, ..., {self[-1]!r}] ({self.total:,} runs)"
 
 
 def zip_product(mapping: Mapping[str, Sequence] | None = None, /, **lists: Sequence) -> dict:
