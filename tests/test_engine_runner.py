@@ -496,3 +496,35 @@ with resolve_backend() as backend:
     )
     assert len(rows) < 200
     assert all(z == 3 * i for i, z in rows) and len({i for i, _ in rows}) == len(rows)
+
+
+# -- time-boxed batches: a task stops at its budget and the rest runs later -----------------
+def _costly_from(start):
+    def fn(x):
+        if x >= start:
+            time.sleep(0.005)
+        return x
+    return fn
+
+
+@pytest.mark.parametrize("backend", ["synchronous", "local"])
+def test_budgeted_batches_give_back_what_they_did_not_run(backend):
+    from pypetx.core.trajectory import Trajectory
+    from pypetx.engine.task import RunSpec, pack_spec, run_batch
+
+    traj = Trajectory("t")
+    traj.add_parameter("x", 0)
+    traj.explore({"x": list(range(3000))})
+    spec = RunSpec(token="budget", skeleton=traj, fn=_costly_from(2000), plain=True)
+    got = []
+    kw = {"n_workers": 2, "dashboard_address": ":0"} if backend == "local" else {}
+    with resolve_backend(cluster=backend, **kw) as be:
+        summary = run_batches(run_batch, pack_spec(spec), np.arange(3000), be, got.append)
+    runs = np.concatenate([b.indices for b in got])
+    assert sorted(runs.tolist()) == list(range(3000))  # each run once, none lost
+    values = np.concatenate([b.results["fn"] for b in got])
+    assert (values == runs).all()
+    # cheap runs went out in a probe-sized task, stopped at its budget; once a task is
+    # stopped, sizes follow the costly runs at once: ~0.5 s tasks of 5 ms runs
+    assert summary.n_completed == 3000 and summary.n_tasks < 60
+    assert max(len(b) for b in got if b.indices[0] >= 2100) <= 150

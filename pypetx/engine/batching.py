@@ -300,10 +300,13 @@ class BatchPlanner:
         return batch
 
     def record(self, n_runs: int, seconds: float, driver_seconds: float | None = None,
-               result_bytes: int | None = None) -> None:
+               result_bytes: int | None = None, stopped: bool = False) -> None:
         """Tell the planner that a task of ``n_runs`` runs took ``seconds`` on its worker,
         and (optionally) that handling its result took the driver ``driver_seconds`` and
-        that its results hold ``result_bytes``."""
+        that its results hold ``result_bytes``. ``stopped``: the task ran out of its
+        budget (its runs cost more than predicted): its measurement replaces the history."""
+        if stopped and n_runs > 0 and math.isfinite(seconds) and seconds > 0:
+            self._seconds = self._runs = 0.0
         if driver_seconds is not None and math.isfinite(driver_seconds) and driver_seconds >= 0:
             self._driver = self._driver * _DECAY + driver_seconds * (1 - _DECAY)
         if result_bytes and n_runs > 0:

@@ -204,6 +204,7 @@ def run_batches(
         indices = in_flight.pop(handle)
         t0 = time.perf_counter()
         seconds = None
+        stopped = False
         try:
             value = backend.result(handle)
         except SchedulerLost:
@@ -234,6 +235,7 @@ def run_batches(
                                      "of its runs")
                 planner.give_back(indices[len(batch):])
                 indices = indices[:len(batch)]
+                stopped = True
             # The runs' own durations, when the task measured them, say what a run costs;
             # the task's wall time also holds one-off costs (the first task on a worker
             # unpickles the shared trajectory) that would keep batches small for long.
@@ -245,7 +247,7 @@ def run_batches(
         sink(batch)
         if seconds is not None:
             planner.record(len(indices), seconds, driver_seconds=time.perf_counter() - t0,
-                           result_bytes=_result_bytes(batch))
+                           result_bytes=_result_bytes(batch), stopped=stopped)
         summary.n_received += len(batch)
         summary.n_completed += int(np.count_nonzero(batch.completed))
         summary.n_failed += int(np.count_nonzero(batch.failed))
