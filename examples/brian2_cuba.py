@@ -1,4 +1,8 @@
-"""A CUBA network (Vogels & Abbott 2005) swept over 2 parameters with pypet's network
+"""
+Brian2: a CUBA network swept with pypet's network framework
+===========================================================
+
+A CUBA network (Vogels & Abbott 2005) swept over 2 parameters with pypet's network
 framework: mean firing rate and CV of the inter-spike intervals per point, plus a plot.
 
 Run ``python examples/brian2_cuba.py`` (about 30 s on 4 cores) or with ``--small``.
@@ -13,7 +17,7 @@ import os
 import numpy as np
 from brian2 import NeuronGroup, PopulationRateMonitor, SpikeMonitor, Synapses, mV, ms
 
-from pypetx import Environment, cartesian_product
+from pypetx import Environment, cartesian_product, get_ragged_at
 from pypetx.integrations.brian2 import (
     NetworkAnalyser,
     NetworkComponent,
@@ -21,7 +25,6 @@ from pypetx.integrations.brian2 import (
     NetworkRunner,
     add_result,
 )
-from pypetx.store.ragged import get_ragged_at
 
 EQS = """
 dv/dt  = (ge + gi - (v - El)) / taum : volt (unless refractory)

@@ -1,4 +1,8 @@
-"""Parameters that are not numbers: a pandas DataFrame, a scipy sparse matrix and a
+"""
+Parameters that are not numbers: DataFrames, sparse matrices, objects
+=====================================================================
+
+Parameters that are not numbers: a pandas DataFrame, a scipy sparse matrix and a
 pickled object of your own class.
 
 A small rate model: ``n`` populations with rates ``r' = -r + W r + input``, where the
@@ -8,7 +12,7 @@ explored. DataFrames and sparse matrices are stored natively (plain arrays in th
 the pickled object is stored as bytes and only loaded back with ``allow_pickle=True``.
 
 Run ``python examples/custom_parameter.py`` or ``--small``. Writes
-``HDF/custom_parameter.h5``.
+``HDF/custom_parameter.h5`` and ``custom_parameter.png`` (the final rates against ``g``).
 """
 
 from __future__ import annotations
@@ -25,9 +29,9 @@ from pypetx import (
     PickleParameter,
     SparseParameter,
     cartesian_product,
+    load,
     open_results,
 )
-from pypetx.store.load import read_tree
 
 
 class StepInput:
@@ -62,11 +66,12 @@ def simulate(traj):
 
 
 def main(argv: list[str] | None = None) -> str:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", action="store_true",
                         default=bool(os.environ.get("PYPETX_EXAMPLES_SMALL")),
                         help="fewer populations and couplings (what the test suite runs)")
     parser.add_argument("--filename", default="HDF/custom_parameter.h5")
+    parser.add_argument("--figure", default="custom_parameter.png")
     args = parser.parse_args(argv)
     n, n_g = (5, 4) if args.small else (40, 16)
 
@@ -91,8 +96,10 @@ def main(argv: list[str] | None = None) -> str:
 
     # The values come back with their types. The pickled object needs allow_pickle=True:
     # unpickling runs code, so pypetx never does it for a file you did not vouch for.
-    records, _ = read_tree(args.filename, "rates", allow_pickle=True)
-    values = {r["path"]: r["value"] for r in records if r["type"] == "parameter"}
+    stored = load(args.filename, "rates", allow_pickle=True)  # the trajectory, rebuilt
+    values = {name: stored.f_get(name).f_get()
+              for name in ("parameters.populations", "parameters.coupling",
+                           "parameters.stimulus")}
     assert isinstance(values["parameters.populations"], pd.DataFrame)
     assert values["parameters.populations"].equals(populations)
     assert sp.issparse(values["parameters.coupling"])
@@ -103,7 +110,20 @@ def main(argv: list[str] | None = None) -> str:
     ds = open_results(args.filename, "rates")
     print(f"rates per population at the strongest coupling: "
           f"{np.round(ds.rates.isel(g=-1).values, 3).tolist()}")
-    print(f"wrote {os.path.abspath(args.filename)}")
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ds.rates.plot.line(ax=ax, x="g", hue="population", add_legend=False, color="0.6", lw=1)
+    ds.mean_rate.plot(ax=ax, color="tab:red", lw=2.5, label="mean over populations")
+    ax.set_title("final rate of each population")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(args.figure, dpi=100)
+    print(f"wrote {os.path.abspath(args.filename)} and {args.figure}")
     return args.filename
 
 

@@ -1,8 +1,10 @@
-"""pypet's classic DEAP example: OneMax with ``eaSimple``, every generation one Dask batch.
+"""
+DEAP: OneMax with eaSimple, one Dask batch per generation
+=========================================================
 
-The whole evolution lands in one Dataset (``generation`` and ``ind_idx`` coordinates,
-``genome`` and ``fitness`` variables); the best fitness per generation is plotted from the
-stored file. Rerun with ``--resume`` after interrupting it (Ctrl-C): stored generations are
+pypet's classic DEAP example. The whole evolution lands in one Dataset (``generation``
+and ``ind_idx`` coordinates, ``genome`` and ``fitness`` variables); the best fitness per
+generation is plotted from the stored file. Rerun with ``--resume`` after interrupting it (Ctrl-C): stored generations are
 replayed from the file and only the missing evaluations run.
 """
 
@@ -61,7 +63,8 @@ def main(argv=None):
     else:
         from distributed import Client, LocalCluster
 
-        client = Client(LocalCluster(n_workers=args.workers, threads_per_worker=1))
+        client = Client(LocalCluster(n_workers=args.workers, threads_per_worker=1,
+                                      dashboard_address=":0"))
         cluster = {"client": client}
     env = Environment(trajectory="onemax", filename=filename, resume=args.resume,
                       overwrite_file=not args.resume, comment="OneMax with eaSimple", **cluster)

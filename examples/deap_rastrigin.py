@@ -1,4 +1,8 @@
-"""Rastrigin minimised with DEAP's CMA-ES on Dask; best fitness per generation plotted
+"""
+DEAP: Rastrigin minimised with CMA-ES
+=====================================
+
+Rastrigin minimised with DEAP's CMA-ES on Dask; best fitness per generation plotted
 from the stored Dataset (one point per evaluated individual).
 """
 
@@ -40,7 +44,8 @@ def main(argv=None):
     else:
         from distributed import Client, LocalCluster
 
-        client = Client(LocalCluster(n_workers=args.workers, threads_per_worker=1))
+        client = Client(LocalCluster(n_workers=args.workers, threads_per_worker=1,
+                                      dashboard_address=":0"))
         cluster = {"client": client}
     env = Environment(trajectory="rastrigin", filename=filename, resume=args.resume,
                       overwrite_file=not args.resume, comment="CMA-ES on Rastrigin", **cluster)

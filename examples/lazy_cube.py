@@ -1,4 +1,6 @@
-"""A large result cube, written run by run and read back lazily: one slice, one chunk.
+"""
+A large result cube read back lazily: one slice, one chunk
+==========================================================
 
 Every run computes a 2-d field (a Gaussian blob on a ``ny x nx`` mesh whose centre and
 width are the explored parameters). The cube ``field(cx, width, y, x)`` is far larger than
@@ -30,7 +32,7 @@ def blob(traj):
 
 
 def main(argv: list[str] | None = None) -> str:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", action="store_true",
                         default=bool(os.environ.get("PYPETX_EXAMPLES_SMALL")),
                         help="a 4 x 4 grid of 32 x 32 fields (what the test suite runs)")

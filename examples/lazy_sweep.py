@@ -1,4 +1,6 @@
-"""A lazy sweep inside a larger Dask graph: where is the Lorenz system chaotic?
+"""
+A lazy sweep inside a larger Dask graph: where is the Lorenz system chaotic?
+============================================================================
 
 Each point integrates the Lorenz equations for one ``(rho, sigma)`` and estimates the
 largest Lyapunov exponent (positive: chaos) from two trajectories started 1e-8 apart.
@@ -93,11 +95,10 @@ def draw_task_stream(tasks: list[dict], path: str) -> None:
               frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", action="store_true",
                         default=bool(os.environ.get("PYPETX_EXAMPLES_SMALL")),
                         help="6 x 4 points of short runs (what the test suite runs)")

@@ -1,8 +1,13 @@
-"""The classic pypet sweep with only the import changed: z = x * y on a 3 x 3 grid.
+"""
+The classic sweep: z = x * y
+============================
+
+pypet's first example with only the import changed: ``z = x * y`` on a 3 x 3 grid.
 
 Run it with ``make demo`` or ``python examples/multiply.py``. Every point runs as Dask work
-on an embedded LocalCluster; the results land in ``multiply.h5`` as an xarray Dataset with
-one dimension per explored parameter.
+(the driver runs the first cheap batches itself); the results land in ``multiply.h5`` as
+an xarray Dataset with one dimension per explored parameter, drawn as a heatmap to
+``multiply.png``.
 """
 import os
 
@@ -27,3 +32,16 @@ path = os.path.abspath(env.filename)
 print(f"\nResults: {path} (group {traj.name!r})")
 print(f"  pypetx show {env.filename}")
 print(f"  xr.open_dataset({env.filename!r}, engine='h5netcdf', group={traj.name!r}, chunks={{}})")
+
+# The cube is an xarray Dataset: two explored parameters, so z is a heatmap over (x, y).
+import matplotlib
+
+matplotlib.use("Agg")  # a file, no window: also runs over ssh
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(4.5, 3.5))
+env.dataset.z.plot(ax=ax, x="x", y="y", cmap="viridis")
+ax.set_title("z = x * y")
+fig.tight_layout()
+fig.savefig("multiply.png", dpi=100)
+print("  figure: multiply.png")

@@ -1,4 +1,8 @@
-"""A physics sweep: the resonance of a damped, driven oscillator, solved with scipy.
+"""
+A physics sweep: the resonance of a damped, driven oscillator
+=============================================================
+
+The equation of motion, integrated with scipy:
 
     x'' + 2 zeta omega0 x' + omega0**2 x = F cos(omega t)
 
@@ -40,7 +44,7 @@ def oscillate(traj):
 
 
 def main(argv: list[str] | None = None) -> str:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", action="store_true",
                         default=bool(os.environ.get("PYPETX_EXAMPLES_SMALL")),
                         help="a 4 x 5 grid (what the test suite runs)")

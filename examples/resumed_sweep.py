@@ -1,4 +1,6 @@
-"""An interrupted sweep, resumed: only the runs that are missing run again.
+"""
+An interrupted sweep, resumed: only the missing runs run again
+==============================================================
 
 The script starts the sweep in a child process and kills it (``SIGKILL``, as a lost node
 or a walltime limit would) once a few batches are in the journal. It then runs the very
@@ -6,7 +8,8 @@ same sweep again with ``Environment(..., resume=True)``: the completed runs are 
 the journal, only the missing ones are computed, and the result cube is complete.
 
 Run ``python examples/resumed_sweep.py`` (120 runs of 50 ms) or ``--small`` (24 runs).
-Writes ``HDF/resumed.h5``; ``pypetx show HDF/resumed.h5`` tells how it went.
+Writes ``HDF/resumed.h5`` (``pypetx show HDF/resumed.h5`` tells how it went) and
+``resumed.png``: which runs the killed attempt stored and which the resume ran.
 """
 
 from __future__ import annotations
@@ -52,11 +55,12 @@ def journal_batches(filename: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> str:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", action="store_true",
                         default=bool(os.environ.get("PYPETX_EXAMPLES_SMALL")),
                         help="24 runs (what the test suite runs)")
     parser.add_argument("--filename", default="HDF/resumed.h5")
+    parser.add_argument("--figure", default="resumed.png")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     n = 24 if args.small else 120
@@ -72,8 +76,10 @@ def main(argv: list[str] | None = None) -> str:
             shutil.rmtree(leftover)
         elif leftover.exists():
             leftover.unlink()
-    child = subprocess.Popen([sys.executable, __file__, "--child", "--filename", args.filename]
-                             + (["--small"] if args.small else []))
+    # this very script, as the child: sys.argv[0] is its path (also where __file__ is
+    # not set, as when sphinx-gallery runs it)
+    child = subprocess.Popen([sys.executable, sys.argv[0], "--child", "--filename",
+                              args.filename] + (["--small"] if args.small else []))
     deadline = time.monotonic() + 60
     while journal_batches(args.filename) < 3 and child.poll() is None \
             and time.monotonic() < deadline:
@@ -92,7 +98,22 @@ def main(argv: list[str] | None = None) -> str:
     assert bool(ds.completed.all()) and len(ran) < n
     expected = ds.x**2 + ds.y
     assert np.allclose(ds.z, expected)
-    print(f"wrote {os.path.abspath(args.filename)}")
+
+    # run index = position on the (x, y) grid in C order, as in pypet's cartesian_product
+    by_resume = np.zeros(ds.completed.shape, dtype=bool)
+    by_resume.flat[[idx for idx, _ in ran]] = True
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ds.completed.copy(data=by_resume).astype(int).plot(
+        ax=ax, x="y", y="x", cmap="coolwarm", vmin=0, vmax=1, add_colorbar=False)
+    ax.set_title("blue: stored before the kill, red: run by the resume", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(args.figure, dpi=100)
+    print(f"wrote {os.path.abspath(args.filename)} and {args.figure}")
     return args.filename
 
 

@@ -37,7 +37,7 @@ def oscillate(traj):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", action="store_true", help="8 x 8 points (tests)")
     parser.add_argument("--jobs", type=int, default=2, help="worker jobs (default 2)")
     parser.add_argument("--adapt", type=int, nargs=2, metavar=("MIN", "MAX"))

@@ -19,6 +19,8 @@ from pypetx.compat.environment import Environment
 from pypetx.base.errors import (
     AmbiguousNameError,
     ExplorationError,
+    InvalidNameError,
+    LinkError,
     NodeNotFoundError,
     ParameterLockedError,
     PickleNotAllowedError,
@@ -55,6 +57,8 @@ __all__ = [
     "Environment",
     "Exploration",
     "ExplorationError",
+    "InvalidNameError",
+    "LinkError",
     "NodeNotFoundError",
     "Parameter",
     "ParameterGroup",
@@ -70,10 +74,15 @@ __all__ = [
     "SparseResult",
     "StorageError",
     "SweepFailed",
+    "TemplateError",
     "Trajectory",
     "cartesian_product",
+    "error_of",
     "failures",
     "find_unique_points",
+    "get_ragged",
+    "get_ragged_at",
+    "import_pypet",
     "latin_hypercube",
     "load",
     "open_results",
@@ -82,6 +91,12 @@ __all__ = [
     "save",
     "sobol",
     "sweep",
+    "adaptive",
+    "optimize",
+    "to_grid",
+    "traceback_of",
+    "worker_names",
+    "workers",
     "zip_product",
 ]
 
@@ -90,6 +105,13 @@ __all__ = [
 # ``import pypetx`` stays light for scripts that only declare and run.
 _LAZY = {"open_results": "pypetx.store.load", "failures": "pypetx.store.load"}
 _LAZY["save"] = "pypetx.env.save"  # stores a lazy sweep (pypetx.sweep(..., lazy=True))
+# per-run status and ragged results (spike trains) of a results Dataset
+_LAZY.update(dict.fromkeys(["error_of", "traceback_of", "workers", "worker_names"],
+                           "pypetx.store.status"))
+_LAZY.update(dict.fromkeys(["get_ragged", "get_ragged_at"], "pypetx.store.ragged"))
+_LAZY["TemplateError"] = "pypetx.env.blocks"  # a lazy sweep's point outgrew its template
+_LAZY["import_pypet"] = "pypetx.compat.pypetfile"  # pypet's own files -> pypetx files
+_LAZY.update(dict.fromkeys(("adaptive", "optimize", "to_grid"), "pypetx.adaptive_api"))
 
 
 def __getattr__(name: str):

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dashboard_sweeps import FAILING, SLOW_X  # noqa: E402
+from dashboard_sweeps import BROWSER_ARGS, FAILING, SLOW_X, hover, open_map  # noqa: E402
 
 from pypetx.core.batch import BatchResult
 from pypetx.core.explore import Exploration
@@ -76,16 +76,22 @@ def test_messages_apply_batches_to_the_state():
            "start": start_payload(d, done, np.zeros(n, bool), ~done, time.time()),
            "submitted": [["pypetx-batch-a", 4, 9]],
            "finished": finished_payload([batch(range(4, 10), failed=[7]),
-                                         batch(range(10, 12), worker="w2", z=False)])}
+                                         batch(range(10, 12), worker="w2", z=False),
+                                         batch([20, 22, 23, 30], failed=[23], worker="w3")])}
     state = apply(sweeps, msg)
     assert state is sweeps["s"]
-    assert state.counts() == {"pending": n - 12, "running": 0, "done": 11, "failed": 1}
-    assert state.errors == {7: "ValueError: run 7 is unstable"}
-    assert state.workers == ["w1", "w2"]
+    assert state.counts() == {"pending": n - 16, "running": 0, "done": 14, "failed": 2}
+    assert state.errors == {7: "ValueError: run 7 is unstable", 23: "ValueError: run 23 is unstable"}
+    assert state.workers == ["w1", "w2", "w3"]
+    assert state.worker[[4, 11, 22, 21]].tolist() == [0, 1, 2, -1]  # per batch, not per run
+    assert state.state[[20, 21, 22, 23, 30]].tolist() == [DONE, PENDING, DONE, FAILED, DONE]
     assert state.in_flight == {}  # the finished batch's first run closes its submission
-    assert np.isnan(state.results["z"][[7, 10, 11]]).all()
-    assert state.results["z"][5] == 10.0
-    assert state.n_finished == 8 and state.rate() > 0
+    assert np.isnan(state.results["z"][[7, 10, 11, 21, 23]]).all()
+    assert state.results["z"][[5, 30]].tolist() == [10.0, 60.0]
+    assert state.n_finished == 12 and state.rate() > 0
+    # a re-run of run 7 that succeeds clears its error
+    apply(sweeps, {"v": VERSION, "sweep": "s", "finished": finished_payload([batch([7])])})
+    assert state.errors == {23: "ValueError: run 23 is unstable"} and state.state[7] == DONE
     apply(sweeps, {"v": VERSION, "sweep": "s", "end": {"time": time.time()}})
     assert state.ended is not None and state.eta() == 0.0
     assert apply(sweeps, {"v": 99, "sweep": "s"}) is None  # unknown versions are ignored
@@ -145,6 +151,51 @@ def test_run_layout_is_a_scatter_of_every_parameter():
     assert sums(data.columns) == {"done": 5, "failed": 0, "running": 0, "pending": 45}
 
 
+def test_live_panel_learns_results_that_arrive_later():
+    """A page opened before the first result: the result becomes a colour choice, and
+    its tooltip value gets a number format (it showed as "%" without one)."""
+    from pypetx.engine.dashboard.page import MapPanel
+
+    state = grid_state()
+    panel = MapPanel(state, live=True)
+    assert list(panel.color_select.options) == ["duration"]
+    state.finished(np.arange(4), np.full(4, DONE), np.ones(4), np.zeros(4, np.int64), ["w"],
+                   {}, {"z": np.arange(4.0)}, [])
+    panel.update(state.state, state.worker)
+    assert list(panel.color_select.options) == ["duration", "z"]
+    assert panel.value_hover.formatters["@{v_z}"] == "printf"
+    assert sums(panel.source.data)["done"] == 4
+
+
+def test_live_page_follows_the_next_sweep_over_the_same_points_in_its_models():
+    """A script's next sweep over the same grid reuses the page's models (new data
+    only); a sweep over other points gets a new map."""
+    from types import SimpleNamespace
+
+    from pypetx.engine.dashboard.server import LivePage
+
+    plugin = SimpleNamespace(sweeps={}, worker_of=lambda key: None)
+    first = grid_state()
+    first.finished(np.arange(NX * NY), np.full(NX * NY, DONE), np.ones(NX * NY),
+                   np.zeros(NX * NY, np.int64), ["w"], {}, {}, [])
+    plugin.sweeps["a"] = first
+    page = LivePage(plugin, None)
+    panel = page.panel
+    assert sums(panel.source.data)["done"] == NX * NY
+    plugin.sweeps["b"] = second = grid_state()  # the same points, nothing done yet
+    second.finished(np.arange(3), np.array([DONE, FAILED, DONE]), np.ones(3),
+                    np.zeros(3, np.int64), ["w2"], {1: "boom"}, {}, [])
+    page.refresh()
+    assert page.panel is panel and panel.state is second
+    assert sums(panel.source.data) == {"done": 2, "failed": 1, "running": 0,
+                                       "pending": NX * NY - 3}
+    assert list(panel.worker_names.args["names"]) == ["w2"]
+    assert "boom" in list(panel.source.data["error"])
+    plugin.sweeps["c"] = grid_state(grid(3, 2))  # other points: a new map
+    page.refresh()
+    assert page.panel is not panel and len(page.panel.source.data["x"]) == 6
+
+
 def test_links():
     assert page_link("http://127.0.0.1:8787/status", "abc") == \
         "http://127.0.0.1:8787/pypetx/sweep?sweep=abc"
@@ -200,6 +251,7 @@ def test_runner_reports_batches_to_the_scheduler_plugin(cluster):
     summary = run_batches(_task, None, np.arange(expl.n_runs), backend, lambda b: None,
                           batch_size=4, progress=False, monitor=monitor)
     assert summary.n_failed == 1
+    assert monitor.wait()  # the sweep did not wait for its last message: this does
     plugin = c.scheduler.plugins[PLUGIN_NAME]
     state = plugin.sweeps[monitor.sweep]
     assert state.counts() == {"pending": 0, "running": 0, "done": NX * NY - 1, "failed": 1}
@@ -221,19 +273,28 @@ def test_runner_reports_batches_to_the_scheduler_plugin(cluster):
     assert status == 200 and "bokeh" in body.lower() and 'href="statics/css/base.css"' in body
 
 
-def test_several_sweeps_keep_their_own_map(cluster):
+def _two_sweeps(client, first: Exploration, second: Exploration) -> list[str]:
+    """Run two sweeps (run 7 of each fails) on ``client``'s cluster; their sweep ids."""
     from pypetx.engine.clusters import DistributedBackend
-    from pypetx.engine.dashboard.plugin import PLUGIN_NAME
     from pypetx.engine.runner import run_batches
 
-    c, client = cluster
     ids = []
-    for name, n in (("first", 12), ("second", 20)):
-        expl = Exploration({"parameters.x": list(range(n))})
+    for name, expl in (("first", first), ("second", second)):
+        n = expl.n_runs
         monitor = SweepMonitor(expl, name=name, filename="f.h5", pending=np.arange(n))
         run_batches(_task, None, np.arange(n), DistributedBackend(client), lambda b: None,
                     batch_size=5, progress=False, monitor=monitor)
+        assert monitor.wait()
         ids.append(monitor.sweep)
+    return ids
+
+
+def test_several_sweeps_keep_their_own_map(cluster):
+    from pypetx.engine.dashboard.plugin import PLUGIN_NAME
+
+    c, client = cluster
+    ids = _two_sweeps(client, Exploration({"parameters.x": list(range(12))}),
+                      Exploration({"parameters.x": list(range(20))}))
     sweeps = c.scheduler.plugins[PLUGIN_NAME].sweeps
     assert list(sweeps) == ids
     assert [s.definition.n_runs for s in sweeps.values()] == [12, 20]
@@ -260,12 +321,6 @@ def _chromium() -> str:
     return path
 
 
-#: Chromium without anything that reaches out (Playwright's own browser is never used).
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync"]
-
-
 @pytest.fixture
 def browser():
     path = _chromium()
@@ -286,14 +341,34 @@ COUNTS_JS = """() => {
 }"""
 
 
-def open_map(page, url):
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(url)
-    page.wait_for_function(
-        "() => window.Bokeh && Bokeh.documents.length && "
-        "Bokeh.documents[0].get_model_by_name('pypetx-cells')", timeout=60_000)
-    return errors
+#: The map's cells as the page holds them (one dict per cell).
+CELLS_JS = """() => {
+  const d = Bokeh.documents[0].get_model_by_name('pypetx-cells').data
+  const n = d.x.length, out = []
+  for (let i = 0; i < n; i++) {
+    const c = {}
+    for (const k of Object.keys(d)) c[k] = d[k][i]
+    out.push(c)
+  }
+  return out
+}"""
+
+#: The worker names the map's ``worker`` codes stand for.
+WORKERS_JS = """() => {
+  const args = Bokeh.documents[0].get_model_by_name('pypetx-workers').args
+  return args instanceof Map ? args.get('names') : args.names
+}"""
+
+#: What a map figure draws and what colours it (the glyph's type and fill field).
+GLYPH_JS = """(name) => {
+  const g = Bokeh.documents[0].get_model_by_name(name).renderers[0].glyph
+  return {type: g.type, x: g.x.field, y: g.y.field, fill: g.fill_color.field}
+}"""
+
+
+def point_of(label: str) -> dict[str, str]:
+    """``"y=1, x=3"`` -> ``{"y": "1", "x": "3"}`` (a cell's or a run's label)."""
+    return dict(part.split("=", 1) for part in label.split(": ")[-1].split(", "))
 
 
 def shown_counts(page) -> dict[str, int]:
@@ -336,7 +411,8 @@ def _flaky_env(path, slow=1.5, **kw):
 class PageWatcher:
     """In a thread of its own (the sweep runs in the main thread: dask-jobqueue and the
     runner's Ctrl-C handling need it): open the sweep map once the sweep reports, read
-    its counts while it runs, and the final ones after :meth:`finish`."""
+    its counts while it runs; after :meth:`finish`, read the finished map (counts, cells,
+    tooltips, the Values tab) and open it afresh. The test compares with the store."""
 
     def __init__(self, env, chromium: str, screenshot: Path) -> None:
         import threading
@@ -345,6 +421,12 @@ class PageWatcher:
         self.link: str | None = None
         self.seen: list[dict[str, int]] = []
         self.final: dict[str, int] | None = None
+        self.cells: list[dict] = []
+        self.tips: dict[str, dict[str, str]] = {}  # cell label -> its tooltip
+        self.glyphs: dict[str, dict] = {}  # value-map glyph by colour choice
+        self.value_tip: dict[str, str] = {}
+        self.reopened: dict[str, int] | None = None
+        self.workers: list[str] = []
         self.errors: list[str] = []
         self.expected: dict[str, int] | None = None
         self._done = threading.Event()
@@ -357,11 +439,11 @@ class PageWatcher:
     def finish(self, expected: dict[str, int]) -> None:
         self.expected = expected
         self._done.set()
-        self._thread.join(120)
+        self._thread.join(180)
 
     def __exit__(self, *exc) -> None:
         self._done.set()
-        self._thread.join(120)
+        self._thread.join(180)
 
     def _run(self) -> None:
         from playwright.sync_api import sync_playwright
@@ -387,15 +469,81 @@ class PageWatcher:
                 page.wait_for_timeout(300)
                 self.final = shown_counts(page)
                 page.screenshot(path=str(self.screenshot))
-                shot = os.environ.get("PYPETX_DASHBOARD_SCREENSHOT")
-                if shot:  # the picture of docs/dashboard.md
-                    page.screenshot(path=shot)
+                self._read_finished(page)
+                # a finished sweep's map stays: a page opened now shows it whole
+                fresh = browser.new_page(viewport={"width": 1280, "height": 900})
+                self.errors += open_map(fresh, self.link)
+                self.reopened = shown_counts(fresh)
                 browser.close()
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             self.errors.append(f"{type(exc).__name__}: {exc}")
 
+    def _read_finished(self, page) -> None:
+        self.cells = page.evaluate(CELLS_JS)
+        self.workers = page.evaluate(WORKERS_JS)
+        slowest = max(self.cells, key=lambda c: c["v_duration"] if c["code"] == DONE else -1)
+        for cell in [c for c in self.cells if c["code"] == FAILED] + [slowest]:
+            self.tips[cell["label"]] = hover(page, "pypetx-state-map", cell["x"], cell["y"])
+        page.get_by_text("Values", exact=True).click()
+        self.glyphs["duration"] = page.evaluate(GLYPH_JS, "pypetx-value-map")
+        page.get_by_label("Values tab: colour done points by").select_option("z")
+        page.wait_for_timeout(200)
+        self.glyphs["z"] = page.evaluate(GLYPH_JS, "pypetx-value-map")
+        self.value_tip = hover(page, "pypetx-value-map", slowest["x"], slowest["y"])
+        self.value_tip["label"] = slowest["label"]
 
-def _watch_live_sweep(env, tmp_path, name):
+
+def _check_finished_map(watcher: PageWatcher, path: Path, name: str, slow: float) -> None:
+    """The finished map the browser read, cell by cell and tooltip by tooltip, against
+    what the sweep stored."""
+    import xarray as xr
+
+    from pypetx.store.status import workers
+
+    with xr.open_dataset(path, engine="h5netcdf", group=name) as ds:
+        ds = ds.load()
+    names = workers(ds)
+    errors = {int(r): str(e).splitlines()[0] for r, e in
+              zip(ds["failure_run"].values, ds["failure_error"].values)}
+    run_of = {(int(x), int(y)): r for r, (x, y) in enumerate(
+        (x, y) for x in ds.x.values for y in ds.y.values)}
+
+    def stored(label: str):
+        pt = point_of(label)
+        return ds.sel(x=int(pt["x"]), y=int(pt["y"])), run_of[int(pt["x"]), int(pt["y"])]
+
+    assert len(watcher.cells) == NX * NY
+    for cell in watcher.cells:  # every cell's state, duration and result as stored
+        point, run = stored(cell["label"])
+        want = FAILED if bool(point["failed"]) else DONE
+        assert cell["code"] == want, cell
+        assert cell["v_duration"] == pytest.approx(float(point["duration"]), rel=1e-5)
+        assert watcher.workers[cell["worker"]] == str(names.sel(x=point.x, y=point.y).item())
+        if want == DONE:
+            assert cell["v_z"] == float(point["z"])
+    tips = watcher.tips
+    failed = {lab: tip for lab, tip in tips.items() if tip["state"] == "failed"}
+    assert {tuple(int(point_of(lab)[k]) for k in "xy") for lab in failed} == FAILING
+    for label, tip in tips.items():  # what hovering shows
+        point, run = stored(label)
+        assert point_of(tip["point"]) == point_of(label)
+        assert tip["worker"] == str(names.sel(x=point.x, y=point.y).item()) != ""
+        assert float(tip["duration"].removesuffix(" s")) == pytest.approx(
+            float(point["duration"]), rel=1e-2)
+        assert tip["error"] == errors.get(run, "")
+        if run in errors:
+            assert tip["error"].startswith("ValueError: x=")
+    slowest = [tip for tip in tips.values() if tip["state"] == "done"]
+    assert len(slowest) == 1 and int(point_of(slowest[0]["point"])["x"]) == SLOW_X
+    assert float(slowest[0]["duration"].removesuffix(" s")) >= slow
+    # the second view: done cells coloured by duration, then by the result z
+    assert watcher.glyphs["duration"]["fill"] == "v_duration"
+    assert watcher.glyphs["z"]["fill"] == "v_z"
+    pt = point_of(watcher.value_tip["label"])
+    assert float(watcher.value_tip["value"]) == int(pt["x"]) * int(pt["y"])
+
+
+def _watch_live_sweep(env, tmp_path, name, slow=1.5):
     """Run ``env``'s sweep with its map open; check the map live and finished."""
     from dashboard_sweeps import flaky
 
@@ -408,10 +556,13 @@ def _watch_live_sweep(env, tmp_path, name):
         assert env.dashboard_link == watcher.link  # inside ``with env:`` the cluster is up
     assert not watcher.errors, watcher.errors
     assert watcher.final == expected
+    assert watcher.reopened == expected
     assert s.n_failed == len(FAILING) and s.n_completed == NX * NY - len(FAILING)
     assert any(c["running"] for c in watcher.seen), "the slow points never showed as running"
     assert any(c["pending"] for c in watcher.seen), "the page opened after the sweep"
     assert env.dashboard_link is None  # the cluster closed with the block
+    _check_finished_map(watcher, tmp_path / "flaky.h5", "flaky", slow)
+    assert (tmp_path / f"{name}.png").stat().st_size > 10_000  # the screenshot was taken
     return watcher
 
 
@@ -450,9 +601,82 @@ def test_show_html_of_a_stored_sweep(tmp_path, browser):
     errors = open_map(page, out.as_uri())
     assert shown_counts(page) == {"done": NX * NY - len(FAILING), "failed": len(FAILING),
                                   "running": 0, "pending": 0}
-    # switching the axes in the file: y along x, x along y
-    page.locator("select").nth(0).select_option(label="x")
-    page.locator("select").nth(1).select_option(label="y")
+    # switching the axes in the file: x along x, y along y (the default is the other way)
+    assert [point_of(c["label"]) for c in page.evaluate(CELLS_JS)][1] == {"y": "1", "x": "0"}
+    page.get_by_label("x axis").select_option(label="x")
+    page.get_by_label("y axis").select_option(label="y")
     page.wait_for_timeout(300)
     assert shown_counts(page)["failed"] == len(FAILING)
+    for x, y in FAILING:  # now cell (x, y) is at (x, y): hover shows the stored error
+        tip = hover(page, "pypetx-state-map", x, y)
+        assert point_of(tip["point"]) == {"x": str(x), "y": str(y)}
+        assert tip["state"] == "failed" and tip["error"] == f"ValueError: x={x}, y={y} is unstable"
+        assert tip["worker"] and float(tip["duration"].removesuffix(" s")) >= 0
+    assert hover(page, "pypetx-state-map", 2, 3)["error"] == ""
+    page.get_by_text("Values", exact=True).click()
+    page.get_by_label("Values tab: colour done points by").select_option("z")
+    page.wait_for_timeout(200)
+    assert page.evaluate(GLYPH_JS, "pypetx-value-map")["fill"] == "v_z"
+    assert hover(page, "pypetx-value-map", 4, 5)["value"] == "20"  # z = x * y
+    assert not errors, errors
+
+
+@pytest.mark.slow
+def test_show_html_of_a_run_layout_is_a_scatter(tmp_path, browser):
+    """A zipped exploration (no grid): one dot per run over two chosen parameters."""
+    from pypetx import Environment
+    from pypetx.engine.dashboard.export import write_html
+    from pypetx.engine.dashboard.stored import stored_state
+
+    env = Environment("zipped", filename=str(tmp_path / "z.h5"), on_error="continue",
+                      cluster="synchronous", progress=False)
+    env.traj.f_add_parameter("x", 0)
+    env.traj.f_add_parameter("y", 0)
+    env.traj.f_explore({"x": [3, 1, 5, 2, 7, 0], "y": [1, 4, 4, 0, 2, 5]})  # zipped
+    env.run(__import__("dashboard_sweeps").flaky)  # (3, 1) and (5, 4) fail
+    page = browser.new_page()
+    errors = open_map(page, write_html(stored_state(tmp_path / "z.h5", "zipped"),
+                                       tmp_path / "z.html").as_uri())
+    assert shown_counts(page) == {"done": 4, "failed": 2, "running": 0, "pending": 0}
+    assert page.evaluate(GLYPH_JS, "pypetx-state-map") == {
+        "type": "Scatter", "x": "x", "y": "y", "fill": "code"}
+    tip = hover(page, "pypetx-state-map", 5, 4)  # a dot at its parameter values
+    assert tip["point"] == "run 2: x=5, y=4" and tip["error"] == "ValueError: x=5, y=4 is unstable"
+    page.get_by_label("x axis").select_option("y")  # the dots move to y along x
+    page.get_by_label("y axis").select_option("x")
+    assert page.evaluate(GLYPH_JS, "pypetx-state-map")["x"] == "p_y"
+    assert hover(page, "pypetx-state-map", 4, 5)["point"] == "run 2: x=5, y=4"
+    assert not errors, errors
+
+
+@pytest.mark.slow
+def test_several_sweeps_on_one_cluster_each_show_their_map(cluster, browser):
+    """A grid and a run layout on one cluster: each page shows its own sweep, finished."""
+    c, client = cluster
+    rng = np.random.default_rng(1)
+    layout = Exploration({"parameters.u": rng.random(30).round(3).tolist(),
+                          "parameters.v": rng.random(30).round(3).tolist()})
+    grid_id, layout_id = _two_sweeps(client, grid(), layout)
+    root = f"http://127.0.0.1:{c.scheduler.http_server.port}/{PAGE}"
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = open_map(page, f"{root}?sweep={grid_id}")
+    assert shown_counts(page) == {"done": NX * NY - 1, "failed": 1, "running": 0, "pending": 0}
+    assert page.evaluate(GLYPH_JS, "pypetx-state-map")["type"] == "Rect"
+    assert page.locator(".pypetx-summary").get_attribute("data-sweep") == grid_id
+    chooser = page.get_by_label("Sweep")
+    assert chooser.locator("option").all_inner_texts() == ["second (f.h5)", "first (f.h5)"]
+    chooser.select_option(label="second (f.h5)")  # the chooser opens the other sweep's map
+    page.wait_for_url(f"**sweep={layout_id}")
+    errors += open_map(page, page.url)
+    assert page.locator(".pypetx-summary").get_attribute("data-sweep") == layout_id
+    assert shown_counts(page) == {"done": 29, "failed": 1, "running": 0, "pending": 0}
+    assert page.evaluate(GLYPH_JS, "pypetx-state-map")["type"] == "Scatter"
+    u, v = layout.column("parameters.u")[7], layout.column("parameters.v")[7]
+    tip = hover(page, "pypetx-state-map", u, v)
+    assert tip["point"] == f"run 7: u={u:.6g}, v={v:.6g}"
+    assert tip["state"] == "failed" and tip["error"] == "ValueError: run 7 is unstable"
+    assert tip["worker"] in {str(w["name"]) for w in client.scheduler_info()["workers"].values()}
+    newest = browser.new_page()  # without ?sweep=: the newest sweep
+    errors += open_map(newest, root)
+    assert newest.locator(".pypetx-summary").get_attribute("data-sweep") == layout_id
     assert not errors, errors

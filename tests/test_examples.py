@@ -20,15 +20,15 @@ from pypetx.store.load import list_trajectories, open_results
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 #: example -> (results file, trajectory, figure or None); checked after the run.
 OUTPUTS = {
-    "multiply.py": ("multiply.h5", "Multiplication", None),
+    "multiply.py": ("multiply.h5", "Multiplication", "multiply.png"),
     "oscillator.py": ("HDF/oscillator.h5", "oscillator", "oscillator.png"),
     "lazy_cube.py": ("HDF/lazy_cube.h5", "blobs", "lazy_cube.png"),
-    "resumed_sweep.py": ("HDF/resumed.h5", "squares", None),
-    "custom_parameter.py": ("HDF/custom_parameter.h5", "rates", None),
+    "resumed_sweep.py": ("HDF/resumed.h5", "squares", "resumed.png"),
+    "custom_parameter.py": ("HDF/custom_parameter.h5", "rates", "custom_parameter.png"),
 }
 #: optional dependency of other examples, by a word of their file name
 OPTIONAL = {"brian2": "brian2", "deap": "deap", "slurm": "dask_jobqueue", "pbs": "dask_jobqueue",
-            "sumatra": "sumatra"}
+            "sumatra": "sumatra", "adaptive": "adaptive"}
 
 
 def run_example(name: str, cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -48,9 +48,22 @@ def test_example_runs(name, tmp_path):
     assert list_trajectories(tmp_path / results) == [trajectory]
     ds = open_results(tmp_path / results, trajectory)
     assert bool(ds.completed.all()), proc.stdout
-    if figure:
-        assert (tmp_path / figure).read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / figure).read_bytes()[:4] == b"\x89PNG"  # the gallery's thumbnail
     ds.close()
+
+
+def test_example_docstrings_have_a_gallery_title():
+    """sphinx-gallery titles each example by the reST heading its docstring starts with."""
+    import ast
+
+    sys.path.insert(0, str(EXAMPLES.parent / "docs"))
+    import _gallery  # which scripts the gallery shows
+
+    for path in (EXAMPLES / name for name in _gallery.gallery_scripts()):
+        doc = ast.get_docstring(ast.parse(path.read_text()), clean=False) or ""
+        lines = doc.lstrip("\n").splitlines()
+        assert len(lines) >= 2 and lines[1] == "=" * len(lines[0]) and lines[0].strip(), \
+            f"{path.name}: start the docstring with a title underlined with '='"
 
 
 def test_multiply_values(tmp_path):

@@ -1,4 +1,5 @@
-"""``pypetx plot``: a heatmap or line plot of one result variable, via xarray's plotting."""
+"""``pypetx plot``: a heatmap or line plot of one result variable, via xarray's plotting;
+scattered samples (an adaptive sweep's ``run`` layout) as a scatter coloured by it."""
 
 from __future__ import annotations
 
@@ -65,10 +66,11 @@ def prepare(ds: Any, var: str, *, x: str, y: str | None = None,
         else:
             raise click.ClickException(f"{name!r} is not a dimension of {var} "
                                        f"(dims left: {', '.join(map(str, da.dims))})")
-    if len(set(wanted)) < len(wanted):
+    if len(set(wanted)) < len(wanted) and (x in da.dims or y in da.dims):
         raise click.ClickException(
             f"{x} and {y} vary along the same dimension {wanted[0]} (the points are not a "
             "grid): plot one of them with --x only")
+    # --x and --y both coordinates along one dimension (adaptive samples): a scatter
     extra = [str(d) for d in da.dims if d not in wanted]
     # one extra dimension without --y becomes line colours; more must be chosen
     if len(extra) > (0 if y else 1):
@@ -111,7 +113,11 @@ def plot(path: str, var: str, x: str, y: str | None, sel: tuple[str, ...],
     ds = open_cube(Path(path), group)
     da = prepare(ds, var, x=x, y=y, sel=sel, mean=mean).load()
     fig, ax = plt.subplots(figsize=(6, 4.5))
-    if y:
+    note = ""
+    if y and y not in da.dims:
+        _scatter(ax, da, x, y)
+        note = f" ({da.sizes[da[x].dims[0]]} samples)"
+    elif y:
         da.plot(ax=ax, x=x, y=y)
     else:
         extra = [d for d in da.dims if d != x and d not in da[x].dims]
@@ -122,4 +128,26 @@ def plot(path: str, var: str, x: str, y: str | None, sel: tuple[str, ...],
     out = Path(output or f"{var}.png")
     fig.savefig(out, dpi=dpi)
     plt.close(fig)
-    click.echo(f"wrote {out}")
+    click.echo(f"wrote {out}{note}")
+
+
+def _scatter(ax: Any, da: Any, x: str, y: str) -> None:
+    """The samples where they are, coloured by the value (failed runs hollow)."""
+    values = da.values
+    ok = ~_isnan(values)
+    points = ax.scatter(da[x].values[ok], da[y].values[ok], c=values[ok], s=9,
+                        cmap="viridis", linewidths=0)
+    if (~ok).any():
+        ax.scatter(da[x].values[~ok], da[y].values[~ok], s=12, facecolors="none",
+                   edgecolors="red", linewidths=0.8, label="failed")
+        ax.legend(loc="upper right", fontsize="small")
+    ax.figure.colorbar(points, ax=ax, label=da.attrs.get("units") and
+                       f"{da.name} [{da.attrs['units']}]" or str(da.name))
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+
+
+def _isnan(values: Any) -> Any:
+    import numpy as np
+
+    return np.isnan(values) if values.dtype.kind in "fc" else np.zeros(values.shape, bool)

@@ -3,9 +3,10 @@
 :func:`~pypetx.engine.runner.run_batches` calls a :class:`SweepMonitor` as it submits
 batches, as the store accepts them, and once per loop; the monitor coalesces that into at
 most one message every :data:`FLUSH_SECONDS` (``Client.log_event``: one small round trip,
-no task), sent from a thread of its own so the driver does not wait for it. Nothing is sent while the sweep runs without a Dask cluster (the local-first
-driver lane, the synchronous backend): what happened there is sent once the cluster
-starts, so its map shows the whole sweep.
+no task), sent from a thread of its own so the driver never waits for it, not even for
+the last one. Nothing is sent while the sweep runs without a Dask cluster (the
+local-first driver lane, the synchronous backend): what happened there is sent once the
+cluster starts, so its map shows the whole sweep.
 
 The monitor never stops a sweep: any error (a scheduler without pypetx, a lost
 connection) is logged once and the map stops updating.
@@ -18,6 +19,7 @@ import sys
 import threading
 import time
 import weakref
+from asyncio import CancelledError
 from collections.abc import Callable
 from typing import Any
 
@@ -34,7 +36,7 @@ logger = logging.getLogger("pypetx")
 
 #: Seconds between two messages to the scheduler at most (the page redraws every second).
 FLUSH_SECONDS = 0.5
-#: How long the end of a sweep waits for its last message to reach the scheduler.
+#: How long :meth:`SweepMonitor.wait` (and a re-run's sender) waits for the last message.
 SEND_TIMEOUT = 10.0
 def _key_of(handle: Any) -> str | None:
     """The Dask key of a submitted task (a Future, or a local-first handle once remote)."""
@@ -48,8 +50,8 @@ class SweepMonitor:
     """Reports one sweep to the sweep map of the cluster it runs on.
 
     The runner's hooks only record (microseconds, in the driver's thread); a thread of the
-    monitor sends what they recorded every :data:`FLUSH_SECONDS`, so the driver never
-    waits for the scheduler, except for the last message at the end of the sweep.
+    monitor sends what they recorded every :data:`FLUSH_SECONDS`, and the rest once the
+    sweep ends, so the driver never waits for the scheduler (:meth:`wait` does).
 
     Parameters
     ----------
@@ -116,16 +118,27 @@ class SweepMonitor:
             self._guard(self._connect)
 
     def detach(self, interrupted: bool = False) -> None:
-        """The sweep ended: send the rest and the end (waits for that last message)."""
+        """The sweep ended: the sender sends the rest and the end at once, in the
+        background (the sweep does not wait for it: a cluster that closes now takes its
+        map along, one that stays up has the last message a few milliseconds later)."""
         sender = self._sender
         if sender is not None:
             with self._lock:
                 self._end = {"time": time.time(), "interrupted": bool(interrupted)}
             self._stop.set()
-            sender.join(SEND_TIMEOUT)
-        with self._lock:
-            self._finished, self._unsent = [], {}
+        else:
+            with self._lock:
+                self._finished, self._unsent = [], {}
         self._backend = None
+
+    def wait(self, timeout: float = SEND_TIMEOUT) -> bool:
+        """Wait until the last message of a detached sweep reached the scheduler;
+        whether it did (``True`` too when there was nothing to send)."""
+        sender = self._sender
+        if sender is None:
+            return True
+        sender.join(timeout)
+        return not sender.is_alive()
 
     # -- what the environment shows -----------------------------------------------------
     @property
@@ -140,7 +153,7 @@ class SweepMonitor:
     def _guard(self, fn: Callable[[], Any]) -> None:
         try:
             fn()
-        except Exception as exc:  # noqa: BLE001 - the map must never stop a sweep
+        except (Exception, CancelledError) as exc:  # noqa: BLE001 - never stop a sweep
             self._off = True
             with self._lock:
                 self._finished, self._unsent = [], {}
@@ -176,6 +189,12 @@ class SweepMonitor:
         self._sender.start()
 
     def _send_loop(self) -> None:
+        # the last sender of the same sweep (a re-run) first delivers its end: messages
+        # of one sweep reach the scheduler in order
+        previous = _SENDERS.get(self.sweep)
+        _SENDERS[self.sweep] = threading.current_thread()
+        if previous is not None:
+            previous.join(SEND_TIMEOUT)
         _register(self._client)
         last = False
         while not last:  # the start goes out at once, then what is new twice a second
@@ -210,6 +229,9 @@ class SweepMonitor:
             self._start_sent = True
 
 
+#: The newest sender thread of each sweep id.
+_SENDERS: weakref.WeakValueDictionary[str, threading.Thread] = weakref.WeakValueDictionary()
+
 #: Clients whose scheduler has the plugin (by scheduler id): registered once per cluster.
 _REGISTERED: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
@@ -217,7 +239,11 @@ _REGISTERED: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 def _register(client: Any) -> None:
     from pypetx.engine.dashboard.plugin import PLUGIN_NAME, SweepMapPlugin
 
-    scheduler = str(client.scheduler_info().get("id", ""))
+    try:  # no workers' details: only the scheduler's id is needed
+        info = client.scheduler_info(n_workers=0)
+    except TypeError:  # distributed < 2025.1 has no n_workers
+        info = client.scheduler_info()
+    scheduler = str(info.get("id", ""))
     if _REGISTERED.get(client) != scheduler or not scheduler:
         client.register_plugin(SweepMapPlugin(), name=PLUGIN_NAME)
         _REGISTERED[client] = scheduler

@@ -19,6 +19,7 @@ from bokeh.models import (
     ColorBar,
     ColumnDataSource,
     CustomJS,
+    CustomJSHover,
     DataRange1d,
     Div,
     FixedTicker,
@@ -44,11 +45,13 @@ PATCH_SHARE = 0.05
 #: A static export precomputes the grid views of at most this many axes (pairs of them).
 STATIC_AXES = 6
 
-_TOOLTIPS = [("point", "@label"), ("state", "@state"),
+_TOOLTIPS = [("point", "@label"), ("state", "@code{custom}"),
              ("points", "@n_points (@n_done done, @n_failed failed, @n_running running, "
                         "@n_pending pending)"),
-             ("duration", "@duration{%.3g} s"), ("worker", "@worker"), ("error", "@error")]
-_FORMATTERS = {"@duration": "printf"}
+             ("duration", "@{v_duration}{%.3g} s"), ("worker", "@worker{custom}"),
+             ("error", "@error")]
+#: A code column shown as the name it stands for (``names`` in the formatter's args).
+_NAME_JS = "return value >= 0 && value < names.length ? names[value] : ''"
 
 
 def _duration(seconds: float | None) -> str:
@@ -156,6 +159,9 @@ class MapPanel:
         grid = self.state.definition.is_grid
         states = LinearColorMapper(palette=list(STATE_COLORS), low=-0.5, high=3.5)
         names = self.state.value_names()
+        self.state_names = CustomJSHover(code=_NAME_JS, args=dict(names=list(STATE_NAMES)))
+        self.worker_names = CustomJSHover(code=_NAME_JS, args=dict(names=list(
+            self.state.workers)), name="pypetx-workers")
         self.values = LinearColorMapper(palette=Viridis256, nan_color="#eeeeee")
         self.value_name = names[0]
         renderers = []
@@ -171,8 +177,8 @@ class MapPanel:
             tips = list(_TOOLTIPS) if grid else [t for t in _TOOLTIPS if t[0] != "points"]
             if fig is self.value_fig:
                 tips.insert(2, ("value", f"@{{{value_column(self.value_name)}}}{{%.4g}}"))
-            formatters = {**_FORMATTERS, **{f"@{{{value_column(n)}}}": "printf" for n in names}}
-            hover = HoverTool(tooltips=tips, renderers=[r], formatters=formatters)
+            hover = HoverTool(tooltips=tips, renderers=[r],
+                              formatters=self._formatters(names))
             fig.add_tools(hover)
             renderers.append((r, hover))
         self.value_renderer, self.value_hover = renderers[1]
@@ -248,7 +254,26 @@ class MapPanel:
         for sel in (self.x_select, self.y_select):
             sel.js_on_change("value", CustomJS(args=args, code=code))
 
+    def _formatters(self, names: list[str]) -> dict[str, Any]:
+        """The tooltips' formats: names for the state and worker codes, ``printf`` for
+        the duration and each value column."""
+        return {"@code": self.state_names, "@worker": self.worker_names,
+                **{f"@{{{value_column(n)}}}": "printf" for n in names}}
+
     # -- live updates -----------------------------------------------------------------
+    def fits(self, state: SweepState) -> bool:
+        """Whether ``state`` is a sweep over the same points (a re-run, or the next
+        sweep of a script), which :meth:`retarget` can show in these models."""
+        return _same_points(self.state.definition, state.definition)
+
+    def retarget(self, state: SweepState, codes: np.ndarray, workers: np.ndarray) -> None:
+        """Show ``state`` instead (see :meth:`fits`): only its changed columns are sent,
+        no new models, so a page that follows a script's sweeps costs them little."""
+        if state.cache is not self.state.cache:  # cells and labels of the same points
+            state.cache.update(self.state.cache)
+        self.state = state
+        self.update(codes, workers)
+
     def _axes_chosen(self) -> None:
         try:
             x, y = int(self.x_select.value), int(self.y_select.value)
@@ -268,6 +293,9 @@ class MapPanel:
         names = self.state.value_names()
         if names != list(self.color_select.options):  # a result seen for the first time
             self.color_select.options = names
+            self.value_hover.formatters = self._formatters(names)  # else it shows as "%"
+        if list(self.worker_names.args["names"]) != self.state.workers:
+            self.worker_names.args = dict(names=list(self.state.workers))
         if data.key != self.key or set(data.columns) != set(self.source.data):
             self.key = data.key
             self.source.data = data.columns
@@ -300,6 +328,19 @@ class MapPanel:
             self.source.patch(patches)
 
     _last: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.uint8), np.zeros(0, np.int32))
+
+
+def _same_points(a: Any, b: Any) -> bool:
+    """Whether two :class:`~pypetx.engine.dashboard.state.SweepDefinition` have the same
+    points in the same order (so the same cells and labels)."""
+    if a.n_runs != b.n_runs or a.is_grid != b.is_grid or a.categories != b.categories:
+        return False
+    if a.is_grid:
+        same_cells = (a.cells is None and b.cells is None) or (
+            a.cells is not None and b.cells is not None and np.array_equal(a.cells, b.cells))
+        return a.axes == b.axes and same_cells
+    return list(a.params) == list(b.params) and all(
+        np.array_equal(a.params[k], b.params[k], equal_nan=True) for k in a.params)
 
 
 def _default_axes(state: SweepState) -> tuple[int, int | None]:

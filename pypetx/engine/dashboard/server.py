@@ -158,6 +158,11 @@ class LivePage:
         running = np.flatnonzero(codes == RUNNING)
         seen = (state.version, len(running), hash(running.tobytes()))
         if state is not self.state or self.panel is None:
+            if self.panel is not None and self.panel.fits(state):
+                # the next sweep over the same points: new data, the same models
+                self.state, self._seen = state, seen
+                self.panel.retarget(state, codes, workers)
+                return
             self.state, self.panel, self._seen = state, MapPanel(state, codes, workers,
                                                                  live=True), seen
             self.body.children = [self.panel.root]

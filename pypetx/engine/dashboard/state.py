@@ -175,6 +175,19 @@ def numeric_column(values: Sequence[Any]) -> tuple[np.ndarray, list[str] | None]
     return np.array([code[x] for x in labels], dtype=np.float64), cats
 
 
+def _where(indices: np.ndarray, n: int) -> tuple[slice | np.ndarray, slice | np.ndarray]:
+    """Where runs ``indices`` go in per-run arrays of length ``n`` and which of their
+    values to keep (runs an expansion added beyond ``n`` are dropped): slices when the
+    runs are consecutive, as most finished batches are (a copy, not a scatter)."""
+    m = len(indices)
+    if m and indices[-1] - indices[0] == m - 1 and (m == 1 or bool(np.all(indices[1:] > indices[:-1]))):
+        first = int(indices[0])
+        stop = max(min(int(indices[-1]) + 1, n), first)
+        return slice(first, stop), slice(0, stop - first)
+    keep = indices < n
+    return indices[keep], keep
+
+
 class SweepState:
     """Every run's state, duration, worker, error and scalar results, as they arrive.
 
@@ -200,7 +213,8 @@ class SweepState:
         self.state[failed] = FAILED
         self.state[done] = DONE
         self.todo = ~done if todo is None else np.asarray(todo, bool).copy()
-        self.duration = np.full(n, np.nan, np.float64)
+        # float32: what the driver sends (the map shows 3-4 significant digits)
+        self.duration = np.full(n, np.nan, np.float32)
         self.worker = np.full(n, -1, np.int32)
         self.workers: list[str] = []
         self._worker_code: dict[str, int] = {}
@@ -239,24 +253,29 @@ class SweepState:
                  when: float | None = None) -> None:
         """Runs the store accepted: their state (DONE/FAILED), duration, worker (codes into
         ``workers``), first error line, scalar results."""
-        indices = np.asarray(indices, np.int64)
-        keep = indices < self.definition.n_runs
-        indices = indices[keep]
-        self.state[indices] = np.asarray(codes, np.uint8)[keep]
-        self.duration[indices] = np.asarray(duration, np.float64)[keep]
+        where, keep = _where(np.asarray(indices, np.int64), self.definition.n_runs)
+        self.state[where] = np.asarray(codes, np.uint8)[keep]
+        self.duration[where] = np.asarray(duration)[keep]
         mapped = np.array([self.worker_code(w) for w in workers] + [-1], np.int32)
         worker = np.asarray(worker, np.int64)[keep]
-        self.worker[indices] = mapped[np.where(worker < 0, len(workers), worker)]
-        newly = int(np.count_nonzero(self.todo[indices]))
-        self.todo[indices] = False
-        for i in indices.tolist():
-            self.errors.pop(i, None)  # a re-run that succeeded has no error any more
+        self.worker[where] = mapped[np.where(worker < 0, len(workers), worker)]
+        newly = int(np.count_nonzero(self.todo[where]))
+        self.todo[where] = False
+        if self.errors:  # a re-run that succeeded has no error any more
+            known = np.fromiter(self.errors, np.int64, len(self.errors))
+            if isinstance(where, slice):
+                gone = known[(known >= where.start) & (known < where.stop)]
+            else:
+                gone = known[np.isin(known, where)]
+            for i in gone.tolist():
+                del self.errors[i]
         self.errors.update({int(i): str(e) for i, e in errors.items()})
         for name, values in results.items():
             column = self.results.get(name)
             if column is None:
-                column = self.results[name] = np.full(self.definition.n_runs, np.nan)
-            column[indices] = np.asarray(values, np.float64)[keep]
+                column = self.results[name] = np.full(self.definition.n_runs, np.nan,
+                                                      np.float32)
+            column[where] = np.asarray(values)[keep]
         for first in firsts:
             self.in_flight.pop(int(first), None)
         self.n_finished += newly

@@ -21,7 +21,6 @@ from pypetx.engine.dashboard.state import (
     FAILED,
     PENDING,
     RUNNING,
-    STATE_NAMES,
     SweepState,
     format_value,
 )
@@ -34,8 +33,6 @@ MAX_BINS = 100
 MAX_POINTS = 100_000
 #: Columns that depend only on the choice of axes, not on the sweep's progress.
 STATIC = frozenset({"x", "y", "width", "height", "label", "n_points"})
-
-_NAMES = np.array(STATE_NAMES, dtype=object)
 
 
 def value_column(name: str) -> str:
@@ -88,9 +85,8 @@ def _dynamic(state: SweepState, codes: np.ndarray, workers: np.ndarray, cid: np.
     counts = np.bincount(c * 4 + k, minlength=n_cells * 4).reshape(n_cells, 4)[rows]
     cell_code = np.select([counts[:, FAILED] > 0, counts[:, RUNNING] > 0,
                            counts[:, PENDING] > 0], [FAILED, RUNNING, PENDING], DONE)
-    cols: dict[str, Any] = {
+    cols: dict[str, Any] = {  # numbers only (sent as binary): names are looked up in JS
         "code": cell_code.astype(np.int8),
-        "state": _NAMES[cell_code],
         "n_pending": counts[:, PENDING], "n_running": counts[:, RUNNING],
         "n_done": counts[:, DONE], "n_failed": counts[:, FAILED],
     }
@@ -102,13 +98,12 @@ def _dynamic(state: SweepState, codes: np.ndarray, workers: np.ndarray, cid: np.
         total = np.bincount(c[ok], weights=values[ok], minlength=n_cells)[rows]
         n = np.bincount(c[ok], minlength=n_cells)[rows]
         cols[value_column(name)] = np.where(n > 0, total / np.maximum(n, 1), np.nan)
-    cols["duration"] = cols[value_column("duration")]
-    # the worker of the cell's last run that has one (one run per cell: its own)
-    rep = np.full(n_cells, -1, np.int64)
+    # the worker of the cell's last run that has one (one run per cell: its own), as a
+    # code into ``state.workers``
+    rep = np.full(n_cells, -1, np.int32)
     has = w >= 0
     rep[c[has]] = w[has]
-    names = np.array([*state.workers, ""], dtype=object)
-    cols["worker"] = names[np.where(rep[rows] < 0, len(state.workers), rep[rows])]
+    cols["worker"] = rep[rows]
     error = np.full(n_cells, "", dtype=object)
     if state.errors:  # each cell shows the error of its first failed run
         runs = np.sort(np.fromiter(state.errors, np.int64, len(state.errors)))

@@ -6,6 +6,10 @@ tasks, journaled as they finish, failures recorded) and the stored values go bac
 strategy. Round ``k`` holds at most ``points_per_round`` points: the bound on points in
 flight. Resume reads the stored runs back, finishes the runs an interrupted round left
 undone (nothing stored is run again) and tells the strategy everything stored.
+
+A strategy may also have ``describe() -> dict`` (shown on the progress bar, logged per
+round) and ``record(traj)`` (its own history as results of the trajectory's tree, e.g.
+Optuna's trial states: written with every round's tree and once more at the end).
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from pypetx.env.environment import Environment
 log = logging.getLogger("pypetx")
 
 #: Status variables of a stored sweep (not results): see pypetx.store.layout.ALL_STATUS.
+#: ``value=ALL``: the strategy learns a dict of every result variable (``DataSaver``).
+ALL = "*"
+
 _STATUS = {"completed", "failed", "duration", "worker", "failure_run", "failure_error",
            "failure_traceback", "error", "traceback"}
 
@@ -72,7 +79,8 @@ def read_stored(ds: Any, names: Sequence[str], value: str | Sequence[str] | None
     """Points, values and status of runs ``rows`` of the stored Dataset ``ds``.
 
     ``value`` names the result variable the strategy learns (a sequence: a dict of
-    them); ``None``: the only result variable.
+    them; :data:`ALL`: a dict of every result variable); ``None``: the only result
+    variable.
     """
     dim = "run"
     sub = ds.isel({dim: rows}).load()
@@ -84,6 +92,8 @@ def read_stored(ds: Any, names: Sequence[str], value: str | Sequence[str] | None
             raise ValueError(f"the function returns {found}: pass value= to name the "
                              f"result the strategy learns (or a list of names for a dict)")
         value = found[0] if found else None
+    elif value == ALL:
+        value = result_names(sub, names)
     values: list[Any] = []
     for k in range(len(rows)):
         if value is None:
@@ -120,6 +130,7 @@ class DriveOptions:
     constants: Mapping[str, Any] | None = None
     resume: bool = False
     overwrite: bool = False
+    progress: bool = False
     env_options: Mapping[str, Any] | None = None
 
 
@@ -141,7 +152,7 @@ def drive(fn: Callable[..., Any], strategy: Strategy, opts: DriveOptions,
     if opts.points_per_round < 1:
         raise ValueError(f"points_per_round must be >= 1, not {opts.points_per_round}")
     names = tuple(strategy.names)
-    traj = _stored_trajectory(opts) if opts.resume else None
+    traj = stored_trajectory(opts.filename, opts.name) if opts.resume else None
     resuming = traj is not None
     if traj is None and opts.resume:
         log.info("%s: nothing stored in %s yet; starting", opts.name, opts.filename)
@@ -150,7 +161,8 @@ def drive(fn: Callable[..., Any], strategy: Strategy, opts: DriveOptions,
     constants = dict(opts.constants or {})
     n_told = 0
     first = True
-    with _Env(traj, opts, env_options) as holder:
+    bar = _Progress(opts.name, opts.progress)
+    with _Env(traj, opts, env_options) as holder, bar:
         if resuming:
             # Finish what an interrupted round left undone (only runs without a stored
             # result run), then tell the strategy every stored run.
@@ -158,23 +170,77 @@ def drive(fn: Callable[..., Any], strategy: Strategy, opts: DriveOptions,
             n_told = _tell_new(holder.env, strategy, names, opts.value, 0)
             first = False
             log.info("%s: resumed with %d stored points", opts.name, n_told)
+            bar.update(n_told, strategy)
         while not strategy.done():
             points = strategy.ask(opts.points_per_round)
             if not points:
                 log.info("%s: the strategy has no more points to propose", opts.name)
                 break
             holder.expand(points, names)
+            _record(strategy, holder.traj)
             holder.env._run(fn, (), constants, plain=True, resume=not first or opts.resume)
             first = False
             before = n_told
             n_told = _tell_new(holder.env, strategy, names, opts.value, n_told)
+            bar.update(n_told, strategy)
             if on_round is not None:
                 on_round(holder.env)
             if not _any_completed(holder.env, before, n_told):
                 log.warning("%s: every point of the last round failed; stopping "
                             "(see pypetx.failures(ds))", opts.name)
                 break
-    return holder.env.dataset
+        if holder.env is not None and _record(strategy, holder.traj):
+            _store_tree(holder.env)
+    return holder.env.dataset if holder.env is not None else None
+
+
+def _record(strategy: Strategy, traj: Trajectory | None) -> bool:
+    """Let the strategy put its history into the tree; whether it has one."""
+    record = getattr(strategy, "record", None)
+    if record is None or traj is None:
+        return False
+    record(traj)
+    return True
+
+
+def _store_tree(env: Environment) -> None:
+    # The final history: the tree is rewritten, the result cube kept.
+    from pypetx.env.loading.writing import store
+
+    _close_dataset(env)
+    store(env.trajectory, env.filename, storage=env.storage, complevel=env.complevel)
+    from pypetx.store.load import open_results
+
+    env.dataset = open_results(env.filename, env.trajectory.name)
+    env.trajectory._dataset = env.dataset
+
+
+class _Progress:
+    """A progress bar of points told to the strategy, its ``describe()`` as postfix
+    (tqdm: the points to go are unknown, so it counts up)."""
+
+    def __init__(self, name: str, enabled: bool) -> None:
+        self.name, self.bar = name, None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(desc=name, unit="pt")
+
+    def update(self, n: int, strategy: Strategy) -> None:
+        describe = getattr(strategy, "describe", None)
+        info = describe() if describe is not None else {}
+        log.info("%s: %d points%s", self.name, n,
+                 "".join(f", {k} {v}" for k, v in info.items()))
+        if self.bar is not None:
+            self.bar.update(n - self.bar.n)
+            self.bar.set_postfix(info, refresh=True)
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 class _Env:
@@ -214,16 +280,52 @@ class _Env:
             self.env.__exit__(*exc)
 
 
-def _stored_trajectory(opts: DriveOptions) -> Trajectory | None:
+def stored_trajectory(filename: str, name: str) -> Trajectory | None:
+    """The trajectory to resume: the file's, grown by the points of a round that was
+    journaled but never consolidated (the driver was killed during it); ``None``."""
+    opts = DriveOptions(filename=str(filename), name=name)
     from pypetx.env.resume import load_for_resume
 
-    if not os.path.exists(opts.filename):
+    traj = None
+    if os.path.exists(opts.filename):
+        try:
+            traj = load_for_resume(opts.filename, opts.name)
+        except (KeyError, ValueError, LookupError) as exc:
+            log.info("%s: no stored trajectory to resume (%s)", opts.name, exc)
+    journaled = _journaled_exploration(opts)
+    if journaled is None or (traj is not None and journaled.n_runs <= len(traj)):
+        return traj
+    start = 0 if traj is None else len(traj)
+    columns = {n.partition(".")[2]: list(journaled.column(n))[start:] for n in journaled.names}
+    if traj is None:
+        traj = Trajectory(opts.name)
+        for n, values in columns.items():
+            traj.add_parameter(n, _default(values))
+        traj.explore(columns)
+    else:
+        traj.expand(columns)
+    log.info("%s: %d points of an interrupted round are journaled", opts.name,
+             journaled.n_runs - start)
+    return traj
+
+
+def _journaled_exploration(opts: DriveOptions) -> Any:
+    """The exploration a round wrote into the journal before its runs (``None``: none).
+
+    ``load_for_resume`` reads the file, which holds the points up to the last finished
+    round; the journal may hold the next round's points already."""
+    import json
+
+    from pypetx.core.explore import Exploration
+    from pypetx.store.registry import open_store
+
+    directory = open_store(opts.filename, opts.name).journal_dir
+    text = directory / "exploration.json"
+    if not text.exists():
         return None
-    try:
-        return load_for_resume(opts.filename, opts.name)
-    except (KeyError, ValueError, LookupError) as exc:
-        log.info("%s: no stored trajectory to resume (%s)", opts.name, exc)
-        return None
+    return Exploration.decode(
+        json.loads(text.read_text()),
+        lambda ref: np.load(directory / f"exploration-{ref['sha1']}.npy", allow_pickle=False))
 
 
 def _close_dataset(env: Environment) -> None:
@@ -254,5 +356,5 @@ def _any_completed(env: Environment, start: int, stop: int) -> bool:
     return bool(env.dataset["completed"].isel(run=slice(start, stop)).any())
 
 
-__all__ = ["DriveOptions", "Stored", "Strategy", "drive", "python_value", "read_stored",
-           "result_names"]
+__all__ = ["ALL", "DriveOptions", "Stored", "Strategy", "drive", "python_value", "read_stored",
+           "result_names", "stored_trajectory"]

@@ -43,6 +43,16 @@ def default_names(learner: Any) -> tuple[str, ...]:
                     f"{type(learner).__name__}")
 
 
+def _is_average(learner: Any) -> bool:
+    import adaptive
+
+    if isinstance(learner, adaptive.DataSaver):
+        return _is_average(learner.learner)
+    if isinstance(learner, adaptive.BalancingLearner):
+        return all(_is_average(lrn) for lrn in learner.learners)
+    return isinstance(learner, adaptive.AverageLearner)
+
+
 def _is_balancing(learner: Any) -> bool:
     import adaptive
 
@@ -57,6 +67,10 @@ class PointCodec:
         self.balancing = _is_balancing(learner)
         inner = self.names[1:] if self.balancing else self.names
         self.scalar = len(inner) == 1
+        # Learner1D/2D/ND coordinates are floats even where adaptive gives the integer
+        # bounds (the corners): an int first round would make int parameters and results
+        # (AverageLearner seeds stay ints).
+        self.floats = not _is_average(learner)
 
     def to_kwargs(self, point: Any) -> dict[str, Any]:
         if self.balancing:
@@ -65,9 +79,10 @@ class PointCodec:
         return self._inner_kwargs(point, self.names)
 
     def _inner_kwargs(self, point: Any, names: Sequence[str]) -> dict[str, Any]:
+        cast = float if self.floats else python_value
         if self.scalar:
-            return {names[0]: python_value(point)}
-        return {n: python_value(v) for n, v in zip(names, point)}
+            return {names[0]: cast(point)}
+        return {n: cast(v) for n, v in zip(names, point)}
 
     def to_point(self, kwargs: dict[str, Any]) -> Any:
         names = self.names[1:] if self.balancing else self.names
@@ -110,14 +125,22 @@ class LearnerStrategy:
     """An adaptive learner behind the driver's ask/tell interface."""
 
     def __init__(self, learner: Any, goal: Callable[[Any], bool],
-                 names: Sequence[str] | None = None) -> None:
+                 names: Sequence[str] | None = None, *,
+                 npoints_goal: int | None = None) -> None:
         self.learner = learner
         self.goal = goal
+        # with an npoints goal the last round asks only what is missing (no overshoot)
+        self.npoints_goal = npoints_goal
+        if npoints_goal is not None and _is_balancing(learner):
+            # adaptive's npoints goal of a BalancingLearner holds for each of its learners
+            self.npoints_goal = npoints_goal * len(learner.learners)
         self.names = tuple(names) if names is not None else default_names(learner)
         self.codec = PointCodec(learner, self.names)
         self.n_failed = 0
 
     def ask(self, n: int) -> list[dict[str, Any]]:
+        if self.npoints_goal is not None:
+            n = max(1, min(n, self.npoints_goal - int(self.learner.npoints)))
         points, _ = self.learner.ask(n, tell_pending=True)
         return [self.codec.to_kwargs(p) for p in points]
 
@@ -132,6 +155,17 @@ class LearnerStrategy:
 
     def done(self) -> bool:
         return bool(self.goal(self.learner))
+
+    def describe(self) -> dict[str, Any]:
+        """Points learned, failed and the learner's loss (the progress bar's postfix)."""
+        info: dict[str, Any] = {"npoints": int(self.learner.npoints)}
+        if self.n_failed:
+            info["failed"] = self.n_failed
+        try:
+            info["loss"] = f"{float(self.learner.loss()):.3g}"
+        except (ValueError, TypeError, ZeroDivisionError):  # too few points for a loss
+            pass
+        return info
 
 
 __all__ = ["LearnerCall", "LearnerStrategy", "PointCodec", "default_names", "make_goal"]
