@@ -60,6 +60,8 @@ _CORE = {
     "cartesian_product": "pypetx.core.explore",
     "find_unique_points": "pypetx.core.explore",
     "load_trajectory": "pypetx.compat.compat_load:load_trajectory",
+    "HDF5StorageService": "pypetx.compat.storage",
+    "LazyStorageService": "pypetx.compat.storage",
 }
 
 #: pypet-only names that exist only in compat.

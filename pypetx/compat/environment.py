@@ -35,6 +35,13 @@ _PYPET_DOC = """
     """
 
 
+def _trajectory_property(cls: type, key: str) -> str | None:
+    """The trajectory's settable v_ property that pypet's option ``key`` names, or None."""
+    name = key if key.startswith("v_") else f"v_{key}"
+    prop = getattr(cls, name, None)
+    return name if isinstance(prop, property) and prop.fset is not None else None
+
+
 class Environment(EnvironmentCompat, plain.Environment):
     __doc__ = (plain.Environment.__doc__ or "").rstrip().removesuffix('"""').rstrip() \
         + "\n" + _PYPET_DOC
@@ -45,7 +52,14 @@ class Environment(EnvironmentCompat, plain.Environment):
                  comment: str = "", *, sumatra_project: str | None = None,
                  sumatra_label: str | None = None, sumatra_reason: str | None = None,
                  **options: Any) -> None:
+        if filename is None and not isinstance(trajectory, str):
+            # pypet: an environment of an existing trajectory uses its storage (file)
+            filename = getattr(trajectory, "_store_path", None)
         pypet_options = {k: options.pop(k) for k in list(options) if k not in _PLAIN_OPTIONS}
+        # pypet: the other keyword arguments set the trajectory's v_ properties
+        # (``v_auto_load=False``, ``with_links=False``)
+        traj_props = {k: pypet_options.pop(k) for k in list(pypet_options)
+                      if _trajectory_property(self.trajectory_class, k)}
         memory_cap = pypet_options.pop("memory_cap", None)
         unknown = set(pypet_options) - IGNORED_ENVIRONMENT_OPTIONS
         if unknown:
@@ -68,6 +82,8 @@ class Environment(EnvironmentCompat, plain.Environment):
             options["dask_config"] = {**(options.get("dask_config") or {}),
                                       "distributed.worker.memory.pause": float(memory_cap) / 100}
         super().__init__(trajectory, filename, comment, **options)
+        for key, value in traj_props.items():
+            setattr(self.trajectory, _trajectory_property(self.trajectory_class, key), value)
         self.sumatra_project = sumatra_project
         if sumatra_project is not None:
             from pypetx.integrations.sumatra import SumatraRecorder
@@ -77,7 +93,20 @@ class Environment(EnvironmentCompat, plain.Environment):
             self.add_pre_run(self.sumatra.start)
             self.add_postprocessing(self.sumatra.finish)
 
+    def _continue_loaded(self) -> None:
+        # pypet: running a trajectory loaded with its results (then expanded) runs the
+        # runs it lacks, as pypetx's resume does
+        if not self.resume and getattr(self.trajectory, "_dataset", None) is not None:
+            self.resume = True
+
+    def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        self._continue_loaded()
+        return super().run(fn, *args, **kwargs)
+
+    run.__doc__ = plain.Environment.run.__doc__
+
     def run_map(self, fn: Any, *iter_args: Any, **iter_kwargs: Any) -> Any:
+        self._continue_loaded()
         # pypet's DEAP examples map DEAP individuals: they travel as their plain data
         return super().run_map(fn, *(map(portable, a) for a in iter_args),
                                **{k: map(portable, v) for k, v in iter_kwargs.items()})

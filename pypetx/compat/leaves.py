@@ -46,6 +46,11 @@ class ParameterCompat(NodeCompat):
     def f_get(self) -> Any:
         return self.value
 
+    @property
+    def data(self) -> Any:
+        """pypet's ``param.data``: the parameter's value (as ``f_get()``)."""
+        return self.value
+
     def f_set(self, value: Any) -> None:
         self._set(value)
 
@@ -58,6 +63,14 @@ class ParameterCompat(NodeCompat):
 
     def f_val_to_str(self) -> str:
         return repr(self.value)
+
+    def __str__(self) -> str:
+        # pypet: "<class> <full name> (len:N, `comment`): value"
+        extra = ", ".join(filter(None, [
+            f"len:{len(self.range)}" if self.is_explored else "",
+            f"`{self.comment}`" if self.comment else ""]))
+        extra = f" ({extra})" if extra else ""
+        return f"{type(self).__name__} {self.full_name}{extra}: {self.f_val_to_str()}"
 
     def f_get_default(self) -> Any:
         return self.default
@@ -100,6 +113,34 @@ class ParameterCompat(NodeCompat):
     def f_restore_default(self) -> None:
         self.restore_default()
 
+    def f_get_range_length(self) -> int:
+        if not self.is_explored:
+            raise TypeError(f"{self.full_name!r} is not explored: it has no range")
+        return len(self.range)
+
+    # pypet's hooks for custom parameters: how two values compare (explore, merge, tests)
+    def _values_of_same_type(self, val1: Any, val2: Any) -> bool:
+        supported = self.f_supports(val1), self.f_supports(val2)
+        if supported[0] != supported[1]:
+            return False
+        if not any(supported):
+            raise TypeError(f"{type(self).__name__} supports neither {type(val1).__name__} "
+                            f"nor {type(val2).__name__}: it cannot compare their types")
+        from pypetx.compat.equality import same_type
+
+        return same_type(val1, val2)
+
+    def _equal_values(self, val1: Any, val2: Any) -> bool:
+        supported = self.f_supports(val1), self.f_supports(val2)
+        if supported[0] != supported[1]:
+            return False
+        if not any(supported):
+            raise TypeError(f"{type(self).__name__} supports neither {type(val1).__name__} "
+                            f"nor {type(val2).__name__}: it cannot compare them")
+        from pypetx.compat.equality import values_equal
+
+        return values_equal(val1, val2)
+
 
 class ResultCompat(NodeCompat):
     """pypet result names: ``res.f_get(0)``, ``res[1]``, ``res["x"] = v``, ``res.x = v``."""
@@ -115,6 +156,12 @@ class ResultCompat(NodeCompat):
         # positional items are named after the leaf's own name, also while a free
         # result still carries its path (pypet's Result("group.x", 1) holds x)
         named = {self.f_translate_key(i): value for i, value in enumerate(args)}
+        marker = getattr(type(self), "IDENTIFIER", None)
+        if marker:  # pypet marks its stored arrays with it: no item may contain it
+            clash = [key for key in [*named, *items] if marker in key]
+            if clash:
+                raise AttributeError(f"item name {clash[0]!r} of {self.full_name!r} contains "
+                                     f"{marker!r}, which {type(self).__name__} reserves")
         super().set(**named, **items)
 
     def f_get(self, *names: Any) -> Any:
@@ -145,6 +192,12 @@ class ResultCompat(NodeCompat):
 
         text = ", ".join(f"{key}={value!r}" for key, value in self._data.items())
         return text if len(text) <= most else text[:most - 3] + "..."
+
+    def __str__(self) -> str:
+        # pypet: "<class> <full name> (`comment`): key=value, ..."
+        comment = f" (`{self.comment}`)" if self.comment else ""
+        data = self.f_val_to_str()
+        return f"{type(self).__name__} {self.full_name}{comment}{': ' + data if data else ''}"
 
     def __setitem__(self, name: Any, value: Any) -> None:
         self.set(**{self.f_translate_key(name): value})
@@ -213,9 +266,13 @@ class Result(ResultCompat, core.Result):
 class ArrayParameter(Parameter):
     """A parameter holding a numpy array (or list/tuple)."""
 
+    IDENTIFIER = "__rr__"  # pypet's marker of stored arrays
+
 
 class SparseParameter(Parameter):
     """A parameter holding a scipy.sparse matrix."""
+
+    IDENTIFIER = "__spsp__"  # pypet's marker of stored sparse matrices
 
 
 class PickleParameter(Parameter):
@@ -232,6 +289,8 @@ class PickleParameter(Parameter):
 
 class SparseResult(Result):
     """A result holding scipy.sparse matrices."""
+
+    IDENTIFIER = "__spsp__"  # pypet's marker of stored sparse matrices: no item name has it
 
 
 class PickleResult(Result):

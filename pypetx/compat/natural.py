@@ -18,9 +18,14 @@ def run_dependent(group: Any, name: str) -> Any:
     if name.startswith("_"):
         return MISSING
     # pypet finds links by shortcut too (traj.mylink2 for parameters.group.mylink2)
-    links = [g._links[name].target for g in [group, *group.iter_groups()] if name in g._links]
+    links = [g._links[name].target for g in [group, *group.iter_groups()] if name in g._links] \
+        if root.__dict__.get("_with_links", True) else []
     if len(links) == 1:
         return group._access(links[0])
+    if not links and root.__dict__.get("_with_links", True):
+        through = _through_links(group, name)
+        if len(through) == 1:
+            return group._access(through[0])
     if getattr(root, "_dataset", None) is None:
         return MISSING
     from pypetx.compat.runresults import resolve
@@ -30,6 +35,21 @@ def run_dependent(group: Any, name: str) -> Any:
         return resolve(root, group.full_name, name)
     except NodeNotFoundError:
         return MISSING
+
+
+def _through_links(group: Any, name: str) -> list:
+    """Nodes called ``name`` below the groups that links below ``group`` point to (pypet's
+    shortcuts pass through links: ``traj.test2.test3`` for a link ``test2.l -> test``)."""
+    found: dict[int, Any] = {}
+    for g in [group, *group.iter_groups()]:
+        for link in g._links.values():
+            target = link.target
+            if target.is_leaf or target is group:
+                continue
+            for node in [target._children.get(name), *target._find_below(name)]:
+                if node is not None:
+                    found[id(node)] = node
+    return list(found.values())
 
 
 def walk_run_dependent(group: Any, path: str) -> Any:

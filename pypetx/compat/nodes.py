@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import keyword
 import functools
 import warnings
@@ -13,7 +14,7 @@ from typing import Any, Callable, Iterator
 from pypetx.compat.annotations import AnnotationsView
 from pypetx.compat.prefixes import Kids, PrefixedNames
 from pypetx.compat.natural import MISSING, assign_node, run_dependent, walk_run_dependent
-from pypetx.base.errors import AmbiguousNameError
+from pypetx.base.errors import AmbiguousNameError, NodeNotFoundError
 from pypetx.core.tree import Node, validate_name
 
 
@@ -29,6 +30,51 @@ def member_names_allowed(node: Any) -> Iterator[None]:
         yield
     finally:
         object.__setattr__(root, "_member_names_allowed", before)
+
+
+#: True while a stored tree is rebuilt: the links it holds were made through pypet's
+#: names, cycles among them included (see :meth:`GroupCompat._check_cycle`)
+REBUILDING = contextvars.ContextVar("pypetx_compat_rebuilding", default=False)
+
+
+@contextlib.contextmanager
+def links_hidden(node: Any, hide: bool = True) -> Iterator[None]:
+    """While a lookup runs with pypet's ``with_links=False``: links are not followed."""
+    root = node.root
+    before = root.__dict__.get("_with_links", True)
+    if hide:
+        object.__setattr__(root, "_with_links", False)
+    try:
+        yield
+    finally:
+        object.__setattr__(root, "_with_links", before)
+
+
+def follows_links(node: Any) -> bool:
+    """Whether natural naming follows links (pypet's ``v_with_links``, default True)."""
+    return node.root.__dict__.get("_with_links", True)
+
+
+def run_filter(runs: Any) -> Callable[[Any], bool]:
+    """pypet's ``predicate`` given as run names or indices (``("run_00000001", -1)``):
+    a node below another run's group (``run_XXXXXXXX``, ``run_ALL`` for -1) is left out."""
+    wanted = {("run_ALL" if r == -1 else f"run_{r:08d}") if isinstance(r, int) else r
+              for r in runs}
+
+    def keep(node: Any) -> bool:
+        parts = node.full_name.split(".")
+        return not any(p.startswith("run_") and (p == "run_ALL" or p[4:].isdigit())
+                       and p not in wanted for p in parts)
+
+    return keep
+
+
+def _found_by_run_dependent(group: Any, name: str) -> bool:
+    """Whether pypet's extra lookups (links by shortcut, run results) find ``name``."""
+    try:
+        return run_dependent(group, name) is not MISSING
+    except AttributeError:
+        return False
 
 
 def pypet_naming(method: Callable) -> Callable:
@@ -186,7 +232,45 @@ class GroupCompat(NodeCompat):
     def __contains__(self, item: object) -> bool:
         if isinstance(item, Node):  # pypet: this very node is in the tree
             return self.get(item.full_name, None, shortcuts=False) is item
-        return super().__contains__(item)
+        if super().__contains__(item):
+            return True
+        # pypet finds links by shortcut too ('circle1' in traj for test.circle1)
+        if not isinstance(item, str):
+            return False
+        if "." not in item:
+            return _found_by_run_dependent(self, item)
+        try:  # 'results.runs' in traj: pypet's run groups, views of the cube here
+            return walk_run_dependent(self, item) is not MISSING
+        except AttributeError:
+            return False
+
+    def __str__(self) -> str:
+        # pypet: "<class> <full name> (`comment`): (child: type), ... (six at most, '...')"
+        shown = []
+        for i, (key, child) in enumerate(self._children.items()):
+            shown.append(f"({key}: {type(child)})")
+            if i == 5:
+                shown.append("...")
+                break
+        comment = f" (`{self.comment}`)" if self.comment else ""
+        return f"{type(self).__name__} {self.full_name}{comment}: {', '.join(shown)}"
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.root.__dict__.get("_iter_recursive", False):  # pypet's v_iter_recursive
+            return self.f_iter_nodes(recursive=True)
+        return super().__iter__()
+
+    def f_load_child(self, name: str, recursive: bool = False, load_data: Any = None,
+                     max_depth: Any = None) -> Any:
+        """Load the child ``name`` of this group from the file (pypet's ``f_load_child``);
+        return it."""
+        full = f"{self.full_name}.{name}" if self.full_name else name
+        self.root.f_load_item(full)
+        return self.root.f_get(full)
+
+    def f_dir_data(self) -> list:
+        """The names of this group's children (pypet's ``f_dir_data``)."""
+        return list(self._children)
 
     # -- pypet's natural naming over the core's ------------------------------------
     def _validate_name(self, name: str) -> None:
@@ -208,15 +292,24 @@ class GroupCompat(NodeCompat):
     def _check_cycle(self, name: str, target: Any, parent_path: str) -> None:
         # pypet's f_add_link and assignments allow links that make cycles
         # (traj.par.test.circle = traj.par): the tree's walks never follow links.
-        if not self.root.__dict__.get("_member_names_allowed", False):
+        if not (self.root.__dict__.get("_member_names_allowed", False) or REBUILDING.get()):
             super()._check_cycle(name, target, parent_path)
 
     def _child(self, name: str, *, shortcuts: bool = True) -> Any:
         # pypet: of several nodes a shortcut matches, the shallowest one wins; only
         # matches at the same depth are ambiguous.
         shortcuts = shortcuts and self.root.__dict__.get("_shortcuts", True)
+        if name in self._links and name not in self._children and not follows_links(self):
+            raise NodeNotFoundError(f"{name!r} in {self._where()} is a link and links are "
+                                    f"not followed (v_with_links is False)")
         try:
             return super()._child(name, shortcuts=shortcuts)
+        except NodeNotFoundError as err:
+            if name in ("crun", "$"):  # pypet names the run the wildcard stood for
+                idx = getattr(self.root, "idx", -1)
+                run = "run_ALL" if idx < 0 else f"run_{idx:08d}"
+                raise NodeNotFoundError(f"{err} ({name!r} stands for {run})") from None
+            raise
         except AmbiguousNameError:
             matches = self._find_below(name)
             depth = min(m.full_name.count(".") for m in matches)
@@ -242,7 +335,11 @@ class GroupCompat(NodeCompat):
                 raise
             return found
 
-    def f_get(self, name: str, fast_access: bool = False, **_ignored: Any) -> Any:
+    def f_get(self, name: str, fast_access: bool = False, with_links: bool = True,
+              **_ignored: Any) -> Any:
+        if not with_links:
+            with links_hidden(self):
+                return self.f_get(name, fast_access=fast_access)
         try:
             node = self.get(name)
         except AttributeError:
@@ -261,7 +358,11 @@ class GroupCompat(NodeCompat):
     def f_contains(self, item: Any, with_links: bool = True, shortcuts: bool = False,
                    **_ignored: Any) -> bool:
         name = item if isinstance(item, str) else item.full_name
-        return self.get(name, None, shortcuts=shortcuts) is not None
+        with links_hidden(self, hide=not with_links):
+            if self.get(name, None, shortcuts=shortcuts) is not None:
+                return True
+            return isinstance(item, str) and "." not in item and with_links and \
+                shortcuts and _found_by_run_dependent(self, item)
 
     def f_find(self, pattern: str | None = None, *, tag: str | None = None,
                leaves_only: bool = False) -> list:
@@ -303,6 +404,8 @@ class GroupCompat(NodeCompat):
         """pypet's iteration: breadth first; ``predicate(node)`` False skips a node and
         what is below it; links give their targets (never followed further down);
         on the trajectory, a top group appears once something was added below it."""
+        if predicate is not None and not callable(predicate):
+            predicate = run_filter(predicate)
         depth_left = max_depth if max_depth is not None else (None if recursive else 1)
         level = [self]
         while level and (depth_left is None or depth_left > 0):
@@ -426,3 +529,9 @@ class GroupCompat(NodeCompat):
                                  f"{self.full_name or 'trajectory'!r}; use full names")
             out[key] = leaf._fast_value() if fast_access else leaf
         return out
+
+
+# pypet's abbreviations of its adding methods (after the decorator wrapped them)
+GroupCompat.f_apar = GroupCompat.f_add_parameter
+GroupCompat.f_adpar = GroupCompat.f_add_derived_parameter
+GroupCompat.f_ares = GroupCompat.f_add_result

@@ -50,10 +50,11 @@ class Kids:
 
     def __getattr__(self, name: str) -> Any:
         group = self._group
+        # pypet: the node itself (no fast access to a leaf's value)
         if name in group._children:
-            return group._access(group._children[name])
+            return group._children[name]
         if name in group._links:
-            return group._access(group._links[name].target)
+            return group._links[name].target
         raise AttributeError(f"{group.full_name or 'the trajectory'} has no child {name!r}")
 
     def __dir__(self) -> list[str]:

@@ -181,20 +181,39 @@ def delete_items(traj: Any, items: Iterable[Any], *, remove_from_trajectory: boo
     NotImplementedError
         An item is a result of the runs (a variable of the result cube).
     """
-    from pypetx.env.loading import load, replace_stored
-    from pypetx.store.load import list_trajectories
-
     items = list(items)
     if isinstance(delete_only, str):
         delete_only = [delete_only]
+
+    def edit(stored: Any) -> None:
+        for item in items:
+            _delete_one(traj, stored, item, recursive=recursive, delete_only=delete_only)
+
+    _rewrite_stored(traj, edit)
+    if delete_only is not None:
+        if remove_from_item:
+            for item in items:
+                node = _find(traj, item)
+                for name in delete_only:
+                    getattr(node, "_data", {}).pop(name, None)
+    elif remove_from_trajectory:
+        remove_items(traj, items, recursive=recursive)
+
+
+def _rewrite_stored(traj: Any, edit: Any) -> None:
+    """Load ``traj``'s stored tree, apply ``edit(stored)`` and write it back (atomically,
+    as ``f_store`` writes it); ``traj`` reopens its results afterwards."""
+    from pypetx.env.loading import load, replace_stored
+    from pypetx.store.load import list_trajectories
+
     path = traj._store_path
     if path is None or not _exists(path) or traj.name not in list_trajectories(path):
         raise DataNotInStorageError(f"trajectory {traj.name!r} is not stored "
                                     f"({path or 'no file'}): nothing to delete")
-    stored = load(path, traj.name, allow_pickle=True)  # as f_store re-reads stored data
+    # as f_store re-reads stored data; of the user-facing class: its links may make cycles
+    stored = load(path, traj.name, allow_pickle=True, cls=type(traj))
     try:
-        for item in items:
-            _delete_one(traj, stored, item, recursive=recursive, delete_only=delete_only)
+        edit(stored)
         if traj._dataset is not None:  # HDF5: no writer while a reader has the file open
             traj._dataset.close()
         replace_stored(stored, path)
@@ -205,14 +224,40 @@ def delete_items(traj: Any, items: Iterable[Any], *, remove_from_trajectory: boo
         from pypetx.store.load import open_results
 
         traj._dataset = open_results(path, traj.name)
-    if delete_only is not None:
-        if remove_from_item:
-            for item in items:
-                node = _find(traj, item)
-                for name in delete_only:
-                    getattr(node, "_data", {}).pop(name, None)
-    elif remove_from_trajectory:
-        remove_items(traj, items, recursive=recursive)
+
+
+def delete_links(traj: Any, links: Iterable[Any], *,
+                 remove_from_trajectory: bool = False) -> None:
+    """pypet's ``traj.f_delete_links(links)``: delete stored links (by full name, e.g.
+    ``"parameters.gg"`` or ``"par.gg"``) from the file; with ``remove_from_trajectory``
+    from the tree in memory too.
+
+    Raises
+    ------
+    DataNotInStorageError
+        The trajectory is not stored.
+    ValueError
+        A name is no link of the stored tree.
+    """
+    names = [str(link) for link in links]
+
+    def where(tree: Any, name: str) -> tuple[Any, str]:
+        parent, _, last = name.rpartition(".")
+        group = tree.get(parent, None, shortcuts=False) if parent else tree
+        if group is None or last not in getattr(group, "_links", {}):
+            raise ValueError(f"{name!r} is no link of trajectory {traj.name!r}")
+        return group, last
+
+    def edit(stored: Any) -> None:
+        for name in names:
+            group, last = where(stored, name)
+            group.remove(last)
+
+    _rewrite_stored(traj, edit)
+    if remove_from_trajectory:
+        for name in names:
+            group, last = where(traj, name)
+            group.remove(last)
 
 
 def _exists(path: Any) -> bool:

@@ -62,6 +62,42 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value))
 
 
+def get_from_run_groups(traj: Any, name: str, *, where: str = "results",
+                        use_indices: bool = False, fast_access: bool = False,
+                        with_links: bool = True, include_default_run: bool = True
+                        ) -> OrderedDict:
+    """pypet's ``f_get_from_runs`` over nodes of the tree: for each run, the node below
+    ``where`` in that run's group (``results.runs.run_00000003.sub.z``) whose path ends
+    in ``name``; a run without one gets the ``run_ALL`` node with
+    ``include_default_run``. Used when results were added by hand, not by runs."""
+    tail = name.split(".")
+    top = traj._children[where]
+    by_run: dict[str, list] = {}
+    groups = [top, *top.iter_groups()]
+    entries = [(n.full_name, n) for n in top.iter_nodes()]
+    if with_links:
+        entries += [(f"{g.full_name}.{key}", link.target)
+                    for g in groups for key, link in g._links.items()]
+    for path, node in entries:
+        parts = path.split(".")
+        if parts[-len(tail):] != tail:
+            continue
+        for part in parts[:-len(tail)]:
+            if part == "run_ALL" or part.startswith("run_") and part[4:].isdigit():
+                by_run.setdefault(part, []).append(node)
+                break
+    out = OrderedDict()
+    for idx in range(len(traj)):
+        run = f"run_{idx:08d}"
+        found = by_run.get(run) or (by_run.get("run_ALL") if include_default_run else None)
+        if not found:
+            continue
+        node = found[0]
+        value = node._fast_value() if fast_access and node.is_leaf else node
+        out[idx if use_indices else run] = value
+    return out
+
+
 def get_from_runs(traj: Any, name: str, *, use_indices: bool = False,
                   fast_access: bool = False, include_default_run: bool = True,
                   shortcuts: bool = True) -> OrderedDict:

@@ -162,6 +162,13 @@ class RunsView:
     def f_get_children(self, copy: bool = True) -> dict:
         return {n: RunResults(self._traj, i) for i, n in enumerate(self._traj.run_names)}
 
+    def f_children(self) -> int:
+        """pypet's number of run groups: one per run of the trajectory."""
+        return len(self._traj)
+
+    def f_has_children(self) -> bool:
+        return len(self._traj) > 0
+
     def __repr__(self) -> str:
         return f"<runs of trajectory {self._traj.name!r} ({len(self._traj)} runs)>"
 

@@ -27,6 +27,31 @@ def add_result_node(run: Any, path: str, result: Any) -> None:
         run.add_result(path, **items, **kwargs)
 
 
+def linked_value(run: Any, target: Any) -> Any:
+    """The value an in-run ``f_add_link(name, target)`` links: ``target`` names a result
+    this run added (its name, or what ``f_add_result`` returned)."""
+    from pypetx.base.errors import LinkError, NodeNotFoundError
+
+    name = target if isinstance(target, str) else \
+        getattr(target, "v_full_name", None) or getattr(target, "name", None)
+    if not isinstance(name, str) or not name:
+        raise LinkError(
+            f"inside a run, f_add_link links a result this run added: give its name "
+            f"(f_add_link('alias', 'z')), not {type(target).__name__}")
+    added = run._added()
+    var = result_variable(name)
+    if var not in added:
+        raise NodeNotFoundError(
+            f"this run added no result {var!r} to link (it added {sorted(added) or 'none'})")
+    return added[var]
+
+
+def add_run_link(run: Any, path: str, target: Any) -> None:
+    """pypet's link inside a run: the run's results are cells of the cube, not nodes, so
+    the link becomes a result of its own (same value) under the link's name."""
+    run.add_result(path, linked_value(run, target))
+
+
 class GroupView(plain.GroupView):
     f_add_result = plain.GroupView.add_result
 
@@ -40,6 +65,20 @@ class RunResultsView(plain.RunResultsView):
         return type(self)(self._run, f"{self._prefix}{name}.")
 
     f_add_result_group = f_add_group
+
+    def f_add_link(self, name: str, target: Any = None) -> None:
+        """pypet's link to a result of this run (recorded as a result under ``name``)."""
+        add_run_link(self._run, self._prefix + name, target)
+
+    def __contains__(self, path: object) -> bool:
+        # the results this run added so far, then those stored outside runs
+        if not isinstance(path, str):
+            return False
+        try:
+            self[path]
+        except (AttributeError, KeyError):
+            return False
+        return True
 
 
 class RunView(plain.RunView):
@@ -59,6 +98,10 @@ class RunView(plain.RunView):
     v_idx = plain.RunView.idx
     v_crun = plain.RunView.crun
     v_name = plain.RunView.name
+
+    def f_add_link(self, name: str, target: Any = None) -> None:
+        """pypet's link to a result of this run (recorded as a result under ``name``)."""
+        add_run_link(self, name, target)
 
     def f_get(self, name: str, fast_access: bool = False, **_ignored: Any) -> Any:
         self._sync()

@@ -54,6 +54,17 @@ class Trajectory(TrajectoryCompat, StorageMethods, core.Trajectory):
     def _group_class(cls) -> type[Group]:
         return NNGroupNode
 
+    @classmethod
+    def from_records(cls, records: Any, attrs: Any) -> Any:
+        # a stored tree may link in cycles (pypet's f_add_link allows them)
+        from pypetx.compat.nodes import REBUILDING
+
+        token = REBUILDING.set(True)
+        try:
+            return super().from_records(records, attrs)
+        finally:
+            REBUILDING.reset(token)
+
     @property
     def crun(self) -> str:
         """Name of the current run (``run_ALL`` when none); pypet scripts also read the

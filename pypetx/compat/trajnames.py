@@ -117,22 +117,24 @@ class TrajectoryCompat(GroupCompat):
 
     # -- exploration and runs -------------------------------------------------------------
     # -- pypet's views of the top groups and its natural-naming switches ------------------
-    def _leaves_of(self, top: str, fast_access: bool) -> dict:
+    def _leaves_of(self, top: str, fast_access: bool, copy: bool = True) -> dict:
+        if fast_access and not copy:  # pypet: values are no view of the tree
+            raise ValueError("fast_access=True needs copy=True: the values are a new dict")
         group = self._children[top]
         return {leaf.full_name: leaf._fast_value() if fast_access else leaf
                 for leaf in group.iter_leaves()}
 
     def f_get_parameters(self, fast_access: bool = False, copy: bool = True) -> dict:
-        return self._leaves_of("parameters", fast_access)
+        return self._leaves_of("parameters", fast_access, copy)
 
     def f_get_derived_parameters(self, fast_access: bool = False, copy: bool = True) -> dict:
-        return self._leaves_of("derived_parameters", fast_access)
+        return self._leaves_of("derived_parameters", fast_access, copy)
 
     def f_get_config(self, fast_access: bool = False, copy: bool = True) -> dict:
-        return self._leaves_of("config", fast_access)
+        return self._leaves_of("config", fast_access, copy)
 
     def f_get_results(self, fast_access: bool = False, copy: bool = True) -> dict:
-        return self._leaves_of("results", fast_access)
+        return self._leaves_of("results", fast_access, copy)
 
     @property
     def v_shortcuts(self) -> bool:
@@ -264,9 +266,14 @@ class TrajectoryCompat(GroupCompat):
     def f_get_from_runs(self, name: str, include_default_run: bool = True,
                         use_indices: bool = False, fast_access: bool = False,
                         with_links: bool = True, shortcuts: bool = True,
-                        max_depth: Any = None, auto_load: bool = False) -> Any:
-        from pypetx.compat.runinfo import get_from_runs
+                        max_depth: Any = None, auto_load: bool = False,
+                        where: str = "results") -> Any:
+        from pypetx.compat.runinfo import get_from_runs, get_from_run_groups
 
+        if self._dataset is None:  # results added to the tree by hand, under run groups
+            return get_from_run_groups(self, name, where=where, use_indices=use_indices,
+                                       fast_access=fast_access, with_links=with_links,
+                                       include_default_run=include_default_run)
         return get_from_runs(self, name, use_indices=use_indices, fast_access=fast_access,
                              include_default_run=include_default_run, shortcuts=shortcuts)
 
@@ -282,11 +289,48 @@ class TrajectoryCompat(GroupCompat):
         # skeletons (run results are read lazily from the cube either way).
         if recursive is None:
             load_data = 0
+        from pypetx.compat.nodes import member_names_allowed
+
+        with member_names_allowed(self):
+            self._load_pypet(name, index, filename, as_new, load_parameters,
+                             load_derived_parameters, load_results, load_data,
+                             kwargs.pop("allow_pickle", False))
+
+    def _load_pypet(self, name: Any, index: Any, filename: Any, as_new: bool,
+                    load_parameters: int, load_derived_parameters: int, load_results: int,
+                    load_data: Any, allow_pickle: bool) -> None:
         self.load(name=name, index=index, filename=filename, as_new=as_new,
                   load_parameters=load_parameters,
                   load_derived_parameters=load_derived_parameters,
                   load_results=load_results, load_data=load_data,
-                  allow_pickle=kwargs.pop("allow_pickle", False))
+                  allow_pickle=allow_pickle)
+
+    def f_delete_link(self, link: Any, remove_from_trajectory: bool = False) -> None:
+        self.f_delete_links([link], remove_from_trajectory=remove_from_trajectory)
+
+    def f_delete_links(self, iterator_of_links: Any, remove_from_trajectory: bool = False) -> None:
+        """Delete stored links from the file (pypet's ``f_delete_links``); with
+        ``remove_from_trajectory`` also from the tree in memory."""
+        from pypetx.compat.removal import delete_links
+
+        delete_links(self, iterator_of_links, remove_from_trajectory=remove_from_trajectory)
+
+    def f_add_to_dynamic_imports(self, dynamic_imports: Any) -> None:
+        """pypet's dynamic imports (classes or dotted paths of custom leaves). pypetx
+        rebuilds stored leaves by class name, so they are only checked and kept."""
+        items = dynamic_imports if isinstance(dynamic_imports, (list, tuple)) \
+            else [dynamic_imports]
+        for item in items:
+            if not (isinstance(item, str) or isinstance(item, type)):
+                raise TypeError(f"dynamic import {item!r} is neither a class nor a string")
+        self.__dict__.setdefault("_dynamic_imports", []).extend(items)
+
+    def f_debug(self) -> Any:
+        """pypet's debugging view: an object whose attributes are the trajectory's
+        children and links (``f_debug().parameters``)."""
+        from types import SimpleNamespace
+
+        return SimpleNamespace(**self.children(), **self.links)
 
     def f_load_skeleton(self) -> None:
         self.load(load_data=1)
@@ -300,7 +344,9 @@ class TrajectoryCompat(GroupCompat):
             self.load_item(item, load_only=kwargs.get("load_only"))
 
     def f_store(self, only_init: bool = False, store_data: int = 2,
-                max_depth: Any = None) -> None:
+                max_depth: Any = None, recursive: bool | None = None) -> None:
+        if only_init and recursive is not None:  # pypet: only_init stores no nodes
+            raise ValueError("f_store: only_init and recursive exclude each other")
         self.store(only_init=only_init)
 
     def f_store_item(self, item: Any, *args: Any, **kwargs: Any) -> None:
@@ -354,6 +400,25 @@ class TrajectoryCompat(GroupCompat):
         self._fast_access = bool(value)
 
     @property
+    def v_iter_recursive(self) -> bool:
+        """Whether iterating a group (``for node in traj``) walks the whole tree below it
+        (pypet's ``v_iter_recursive``; default: the direct children)."""
+        return self.__dict__.get("_iter_recursive", False)
+
+    @v_iter_recursive.setter
+    def v_iter_recursive(self, value: bool) -> None:
+        self._iter_recursive = bool(value)
+
+    @property
+    def v_with_links(self) -> bool:
+        """Whether natural naming follows links (pypet's ``v_with_links``)."""
+        return self.__dict__.get("_with_links", True)
+
+    @v_with_links.setter
+    def v_with_links(self, value: bool) -> None:
+        self._with_links = bool(value)
+
+    @property
     def v_auto_load(self) -> bool:
         return getattr(self, "_auto_load", False)
 
@@ -383,7 +448,17 @@ class TrajectoryCompat(GroupCompat):
 
     @property
     def v_storage_service(self) -> Any:
-        return getattr(self, "_store_path", None)
+        """pypet's storage service: an :class:`~pypetx.compat.storage.HDF5StorageService`
+        naming the trajectory's file (None without a file)."""
+        from pypetx.compat.storage import storage_service_of
+
+        return storage_service_of(self)
+
+    @v_storage_service.setter
+    def v_storage_service(self, service: Any) -> None:
+        from pypetx.compat.storage import use_storage_service
+
+        use_storage_service(self, service)
 
     @property
     def v_time(self) -> str:
@@ -398,3 +473,9 @@ class TrajectoryCompat(GroupCompat):
     @property
     def v_filename(self) -> str | None:
         return getattr(self, "_store_path", None)
+
+
+# pypet's abbreviations of its adding methods
+TrajectoryCompat.f_apar = TrajectoryCompat.f_add_parameter
+TrajectoryCompat.f_adpar = TrajectoryCompat.f_add_derived_parameter
+TrajectoryCompat.f_ares = TrajectoryCompat.f_add_result

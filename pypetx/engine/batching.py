@@ -208,6 +208,9 @@ class BatchPlanner:
         # Set by the runner when its tasks stop at the budget of :meth:`budget` and
         # return the runs done (see pypetx.engine.task.run_batch): no ramp is needed.
         self.bounded = False
+        # Set by the runner while the backend waits to judge where to run (local-first,
+        # before its decision): the next task is kept within this many seconds.
+        self.cap_seconds: float | None = None
         self._returned: list[np.ndarray] = []  # handed out, given back undone (sorted)
 
     @property
@@ -276,6 +279,8 @@ class BatchPlanner:
         # Double per batch, and stay within _AHEAD x the largest task measured: the
         # estimate comes from smaller tasks, and runs further on may cost more (a cost
         # step would otherwise meet a queue of huge unmeasured batches already in flight).
+        if self.cap_seconds is not None:
+            estimate = min(estimate, math.ceil(self.cap_seconds / max(spr, 1e-12)))
         if self.bounded:
             return max(1, estimate)
         ramp = max(min(growth * self._last_size, ahead * self._largest_measured),

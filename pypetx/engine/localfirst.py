@@ -151,6 +151,15 @@ class LocalFirstBackend(_BackendBase):
         if self._local_seconds >= self.options.start_after and left >= self.options.min_remaining:
             self.start(f"{left:.2f} s of work left after {self._local_seconds:.2f} s in the driver")
 
+    @property
+    def undecided_seconds(self) -> float | None:
+        """Driver seconds left before :meth:`advise` judges whether to start the cluster
+        (``None`` once judged or started): the runner keeps tasks in the driver this short
+        meanwhile, so a sweep worth the cluster does not run alone first for long."""
+        if self._remote is not None or self._local_seconds >= self.options.start_after:
+            return None
+        return self.options.start_after - self._local_seconds
+
     def start(self, reason: str = "asked for") -> Backend:
         """Start the cluster now (if not yet) and return its backend."""
         if self._remote is None:

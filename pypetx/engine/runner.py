@@ -277,6 +277,7 @@ def run_batches(
                         n_workers = backend.n_workers
                         planner.n_workers = n_workers
                         planner.in_driver = bool(getattr(backend, "runs_in_driver", False))
+                        planner.cap_seconds = getattr(backend, "undecided_seconds", None)
                         limit = max_in_flight or max(per_worker * n_workers, 2)
                         while (split or not planner.exhausted) and len(
                             in_flight

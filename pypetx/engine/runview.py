@@ -262,15 +262,16 @@ class RunView:
         return len(self._skeleton)
 
     # -- results -------------------------------------------------------------------------------
-    def add_result(self, name: Any, *args: Any, **kwargs: Any) -> None:
+    def add_result(self, name: Any, *args: Any, **kwargs: Any) -> Any:
         """Record a result of this run: ``add_result("z", value, comment="...")`` or
-        ``add_result("stats", mean=m, std=s)``."""
+        ``add_result("stats", mean=m, std=s)``. Returns the result's name (pypet code
+        links to what ``f_add_result`` returned)."""
         if len(args) == 1 and (not kwargs or (len(kwargs) == 1 and "comment" in kwargs)):
             add = self._fast.get(name)
             if add is not None:
                 add[0](self._k)
                 add[1](args[0])
-                return
+                return name
         if self._standard_result is not None and isinstance(name, str) and not self._recording:
             name, args = self._standard_result, (name, *args)
         if isinstance(name, type):
@@ -288,6 +289,7 @@ class RunView:
                 kwargs = {**kwargs, "kind": forced}
             name, args = args[0], args[1:]
         self._out.append((name, args, kwargs))
+        return name
 
     @property
     def standard_result(self) -> Any:

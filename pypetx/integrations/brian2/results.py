@@ -155,6 +155,8 @@ class Brian2Result(Result):
     :func:`add_result`, which stores the magnitudes in the cube with a ``units`` attribute.
     """
 
+    IDENTIFIER = "__brn2__"  # pypet's marker: no item name may contain it
+
     @staticmethod
     def record_in_run(traj: Any, name: str, value: Any = None, comment: str = "",
                       **items: Any) -> None:
