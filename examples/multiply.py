@@ -34,14 +34,18 @@ print(f"  pypetx show {env.filename}")
 print(f"  xr.open_dataset({env.filename!r}, engine='h5netcdf', group={traj.name!r}, chunks={{}})")
 
 # The cube is an xarray Dataset: two explored parameters, so z is a heatmap over (x, y).
-import matplotlib
+# matplotlib is not a core dependency: the sweep above needs none of it.
+try:
+    import matplotlib
+except ImportError:
+    print("  (pip install matplotlib to draw z as a heatmap: env.dataset.z.plot())")
+else:
+    matplotlib.use("Agg")  # a file, no window: also runs over ssh
+    import matplotlib.pyplot as plt
 
-matplotlib.use("Agg")  # a file, no window: also runs over ssh
-import matplotlib.pyplot as plt
-
-fig, ax = plt.subplots(figsize=(4.5, 3.5))
-env.dataset.z.plot(ax=ax, x="x", y="y", cmap="viridis")
-ax.set_title("z = x * y")
-fig.tight_layout()
-fig.savefig("multiply.png", dpi=100)
-print("  figure: multiply.png")
+    fig, ax = plt.subplots(figsize=(4.5, 3.5))
+    env.dataset.z.plot(ax=ax, x="x", y="y", cmap="viridis")
+    ax.set_title("z = x * y")
+    fig.tight_layout()
+    fig.savefig("multiply.png", dpi=100)
+    print("  figure: multiply.png")

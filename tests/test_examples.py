@@ -104,3 +104,15 @@ def test_other_examples_run_small(name, tmp_path):
         if word in name:
             pytest.importorskip(module)
     run_example(name, tmp_path, "--small")
+
+
+def test_the_demo_runs_with_the_core_install_only(tmp_path):
+    """`make demo` installs no extra: the classic example must not need matplotlib."""
+    code = ("import runpy, sys; sys.modules['matplotlib'] = None; "
+            f"runpy.run_path({str(EXAMPLES / 'multiply.py')!r}, run_name='__main__')")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300,
+                          env=dict(os.environ, DASK_PYPETX__LOCAL__DASHBOARD_ADDRESS=":0"))
+    assert proc.returncode == 0, proc.stderr
+    assert "Results:" in proc.stdout and "pip install matplotlib" in proc.stdout
+    assert (tmp_path / "multiply.h5").exists()
