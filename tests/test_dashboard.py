@@ -27,7 +27,8 @@ from pypetx.core.batch import BatchResult
 from pypetx.core.explore import Exploration
 from pypetx.engine.dashboard import PAGE, SweepMonitor, page_link, sweep_id
 from pypetx.engine.dashboard.messages import TOPIC, apply, finished_payload
-from pypetx.engine.dashboard.state import DONE, FAILED, PENDING, RUNNING, SweepDefinition, SweepState
+from pypetx.engine.dashboard.state import (DONE, FAILED, PENDING, RUNNING, SweepDefinition,
+                                           SweepState, unpack)
 from pypetx.engine.dashboard.views import MAX_BINS, grid_map, scatter_map
 
 TESTS = Path(__file__).resolve().parent
@@ -95,6 +96,26 @@ def test_messages_apply_batches_to_the_state():
     apply(sweeps, {"v": VERSION, "sweep": "s", "end": {"time": time.time()}})
     assert state.ended is not None and state.eta() == 0.0
     assert apply(sweeps, {"v": 99, "sweep": "s"}) is None  # unknown versions are ignored
+
+
+def test_durations_of_batch_timed_runs_travel_once_per_batch():
+    from pypetx.engine.dashboard.messages import VERSION, start_payload
+
+    expl = grid()
+    d = SweepDefinition.from_exploration(expl, sweep="d", name="t", file="f.h5")
+    n = expl.n_runs
+    timed = batch(range(10, 14))
+    timed.duration = np.array([0.1, 0.2, 0.3, 0.4])  # timed one by one
+    single = batch([20])
+    single.duration = np.array([0.7])
+    fin = finished_payload([batch(range(0, 10)), timed, single, batch(range(30, 40))])
+    assert unpack(fin["duration"]).size == 5  # only the runs of non-uniform batches
+    sweeps: dict[str, SweepState] = {}
+    state = apply(sweeps, {"v": VERSION, "sweep": "d", "finished": fin,
+                           "start": start_payload(d, np.zeros(n, bool), np.zeros(n, bool),
+                                                  np.ones(n, bool), time.time())})
+    np.testing.assert_allclose(state.duration[[0, 9, 10, 13, 20, 30, 39]],
+                               [0.25, 0.25, 0.1, 0.4, 0.7, 0.25, 0.25], rtol=1e-6)
 
 
 def test_grid_map_counts_cells_and_summarises_other_axes():

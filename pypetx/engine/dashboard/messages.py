@@ -12,8 +12,9 @@ A message: ``{"v": VERSION, "sweep": id}`` plus any of
 - ``"submitted"``: ``[[task key, first run, last run], ...]`` of batches handed to Dask;
 - ``"finished"``: the runs of finished batches, compactly (the message of a 10^5-run
   sweep is ~0.9 MB): their indices as spans of consecutive runs, done and failed as bits,
-  durations and numeric scalar results as float32, the worker and first run of each
-  batch, the first error line of each failed run;
+  durations (one per batch where its runs were timed together) and numeric scalar
+  results as float32, the worker and first run of each batch, the first error line of
+  each failed run;
 - ``"end"``: the time and whether the sweep was interrupted.
 """
 
@@ -98,7 +99,7 @@ def finished_payload(batches: Sequence[BatchResult]) -> dict[str, Any]:
     numeric scalars, sent as float32: the map shows four significant digits)."""
     workers: dict[str, int] = {}
     indices, completed, failed, durations = [], [], [], []
-    sizes, worker, firsts = [], [], []
+    sizes, worker, firsts, uniform = [], [], [], []
     errors: list[list[Any]] = []
     results: dict[str, list[np.ndarray]] = {}
     total = 0
@@ -111,7 +112,13 @@ def finished_payload(batches: Sequence[BatchResult]) -> dict[str, Any]:
         completed.append(done)
         failed.append(bad)
         duration = np.asarray(batch.duration, np.float32)
-        durations.append(duration if duration.shape == (n,) else np.full(n, np.nan, np.float32))
+        if duration.shape != (n,):
+            duration = np.full(n, np.nan, np.float32)
+        if n > 1 and bool((duration == duration[0]).all()):
+            uniform.append(duration[0])  # cheap runs timed per batch: one value
+        else:
+            uniform.append(np.nan)
+            durations.append(duration)
         sizes.append(n)
         worker.append(workers.setdefault(str(batch.worker), len(workers)) if batch.worker else -1)
         if n:
@@ -136,11 +143,30 @@ def finished_payload(batches: Sequence[BatchResult]) -> dict[str, Any]:
         "spans": pack(_spans(cat(indices, np.int64))),
         "done": pack(np.packbits(cat(completed, bool))),
         "failed": pack(np.packbits(cat(failed, bool))),
-        "duration": pack(cat(durations, np.float32)),
+        "duration": pack(cat(durations, np.float32)),  # of the batches not uniform
+        "duration_batch": pack(np.asarray(uniform, np.float32)),  # NaN: per run above
         "sizes": pack(np.asarray(sizes, np.int64)), "worker": pack(np.asarray(worker, np.int32)),
         "workers": list(workers), "errors": errors, "firsts": firsts,
         "results": {k: pack(np.concatenate(v)) for k, v in results.items()},
     }
+
+
+def _durations(fin: Mapping[str, Any], sizes: np.ndarray) -> np.ndarray:
+    """Per-run durations from the batches' single values and the per-run stream."""
+    per_run = unpack(fin["duration"])
+    if "duration_batch" not in fin:
+        return per_run
+    single = unpack(fin["duration_batch"])
+    if not np.isnan(single).any():
+        return np.repeat(single, sizes)
+    out, at = [], 0
+    for value, n in zip(single.tolist(), sizes.tolist()):
+        if value == value:  # not NaN: the batch's one value
+            out.append(np.full(n, value, np.float32))
+        else:
+            out.append(per_run[at:at + n])
+            at += n
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
 def _finished(state: SweepState, fin: Mapping[str, Any], now: float | None) -> None:
@@ -148,8 +174,9 @@ def _finished(state: SweepState, fin: Mapping[str, Any], now: float | None) -> N
     n = len(indices)
     done, failed = _bits(fin["done"], n), _bits(fin["failed"], n)
     codes = np.where(done, DONE, np.where(failed, FAILED, PENDING)).astype(np.uint8)
-    worker = np.repeat(unpack(fin["worker"]), unpack(fin["sizes"]))
-    state.finished(indices, codes, unpack(fin["duration"]), worker, fin["workers"],
+    sizes = unpack(fin["sizes"])
+    worker = np.repeat(unpack(fin["worker"]), sizes)
+    state.finished(indices, codes, _durations(fin, sizes), worker, fin["workers"],
                    {int(i): str(e) for i, e in fin["errors"]},
                    {k: unpack(v) for k, v in fin["results"].items()}, fin["firsts"],
                    when=now)

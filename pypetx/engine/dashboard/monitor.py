@@ -196,8 +196,10 @@ class SweepMonitor:
         if previous is not None:
             previous.join(SEND_TIMEOUT)
         _register(self._client)
-        last = False
-        while not last:  # the start goes out at once, then what is new twice a second
+        # The start goes out after FLUSH_SECONDS, with what finished meanwhile, then what is
+        # new twice a second: a sweep shorter than that sends one message, not two.
+        last = self._stop.wait(FLUSH_SECONDS)
+        while not last:
             self._flush()
             last = self._stop.wait(FLUSH_SECONDS)
         self._flush()
