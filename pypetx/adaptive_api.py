@@ -12,14 +12,13 @@ the goal; nothing stored runs again. See docs/adaptive.md.
 from __future__ import annotations
 
 import datetime
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pypetx.env.adaptive.driver import ALL, DriveOptions, drive
 from pypetx.env.adaptive.grid import to_grid
+from pypetx.sweep import in_memory, results_file
 
 #: Points per round when not given: enough to batch cheap points into tasks for a few
 #: workers, few enough that the strategy chooses from fresh information.
@@ -45,12 +44,8 @@ def _run(fn: Callable[..., Any], strategy: Any, *, filename: str | Path | None, 
          env_options: dict[str, Any]) -> Any:
     if resume and filename is None:
         raise ValueError("resume=True needs the filename= the points are stored in")
-    tmp = None
-    if filename is None:
-        tmp = tempfile.mkdtemp(prefix="pypetx-adaptive-")
-        filename = Path(tmp) / "adaptive.h5"
-    try:
-        opts = DriveOptions(filename=str(filename), name=name,
+    with results_file(filename, "adaptive") as (path, scratch):
+        opts = DriveOptions(filename=str(path), name=name,
                             points_per_round=points_per_round, value=value,
                             constants=constants, resume=resume, overwrite=overwrite,
                             progress=progress, env_options=env_options)
@@ -58,13 +53,7 @@ def _run(fn: Callable[..., Any], strategy: Any, *, filename: str | Path | None, 
         if ds is None:
             raise ValueError(f"{name}: the goal was reached before the first point; "
                              f"nothing ran")
-        if tmp is not None and ds is not None:
-            ds = ds.load()
-            ds.close()
-        return ds
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        return in_memory(ds) if scratch else ds
 
 
 def adaptive(fn: Any, learner: Any = None, *, goal: Callable[[Any], bool] | None = None,

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -164,24 +165,35 @@ def sweep(fn: Callable[..., Any], *, filename: str | Path | None = None,
         env = Environment(traj, batch_size=batch_size, on_error=on_error)
         return lazy_dataset(env, fn, (), dict(constants or {}), plain=True, chunks=chunks,
                             template=template)
-    tmp = None
-    if filename is None:
-        tmp = tempfile.mkdtemp(prefix="pypetx-sweep-")
-        filename = Path(tmp) / "sweep.h5"
-    try:
-        env = Environment(traj, filename=str(filename), cluster=cluster, client=client,
+    with results_file(filename, "sweep") as (path, scratch):
+        env = Environment(traj, filename=str(path), cluster=cluster, client=client,
                           executor=executor, batch_size=batch_size, progress=progress,
                           on_error=on_error, overwrite_file=overwrite, resume=resume,
                           timeout=timeout)
         try:
             env._run(fn, (), dict(constants or {}), plain=True)
         except SweepFailed as exc:
-            raise _failed(exc, env, None if tmp is not None else filename) from None
-        ds = env.dataset
-        if tmp is not None:
-            ds = ds.load()
-            ds.close()
-        return ds
+            raise _failed(exc, env, None if scratch else filename) from None
+        return in_memory(env.dataset) if scratch else env.dataset
+
+
+@contextmanager
+def results_file(filename: str | Path | None, stem: str) -> Iterator[tuple[Path, bool]]:
+    """``(path, scratch)``: where a face function stores its results, ``filename``, or
+    without one a temporary file (``scratch``), deleted when the block ends: hand back
+    :func:`in_memory` of what was stored there."""
+    if filename is not None:
+        yield Path(filename), False
+        return
+    tmp = tempfile.mkdtemp(prefix=f"pypetx-{stem}-")
+    try:
+        yield Path(tmp) / f"{stem}.h5", True
     finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def in_memory(ds: Any) -> Any:
+    """``ds`` loaded into memory, its file closed (it may be deleted afterwards)."""
+    ds = ds.load()
+    ds.close()
+    return ds

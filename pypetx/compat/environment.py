@@ -17,7 +17,7 @@ from pypetx.compat.options import IGNORED_ENVIRONMENT_OPTIONS
 from pypetx.compat.portable import portable
 from pypetx.compat.trajectory import Trajectory
 from pypetx.env import environment as plain
-from pypetx.env.environment import RunReturns
+from pypetx.env.returns import RunReturns
 
 __all__ = ["Environment", "RunReturns"]
 

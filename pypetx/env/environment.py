@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from pathlib import Path
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,6 +17,7 @@ from pypetx.core.trajectory import Trajectory
 from pypetx.env.faillog import FailureLog
 from pypetx.env.resulttypes import ResultTypes
 from pypetx.env.postproc import postproc_outcome
+from pypetx.env.returns import RunReturns
 
 log = logging.getLogger("pypetx")
 
@@ -324,7 +324,7 @@ class Environment:
         from pypetx.engine.runner import run_batches
         from pypetx.engine.task import pack_spec, run_batch
         from pypetx.env.provenance import collect
-        from pypetx.env.resume import check_compatible, function_attrs
+        from pypetx.env.resume import check_compatible, finished_sweep, function_attrs
         from pypetx.store import open_store
 
         traj = self.trajectory
@@ -350,11 +350,19 @@ class Environment:
                 store.open(exploration, traj.to_records(), attrs, resume=resume)
             except OSError as exc:
                 # a read-only place is fine when the stored sweep has nothing left to run
-                if not (resume and self._finished_elsewhere(exploration, rerun_failed)):
+                done = resume and finished_sweep(self.filename, traj.name, exploration,
+                                                 store.journal_dir, rerun_failed)
+                if not done:
                     raise StorageError(
                         f"cannot open {self.filename} to store runs ("
                         f"{os.strerror(exc.errno) if exc.errno else exc}): it (and its "
                         f"journal directory next to it) must be writable") from exc
+                from pypetx.engine.runner import RunSummary
+
+                self.dataset = traj._dataset = done
+                self.summary = RunSummary()
+                log.info("%s: every run is stored in %s (read-only): nothing to run",
+                         traj.name, self.filename)
                 return
             self._stored_here = True
             todo = ~store.done()
@@ -373,8 +381,8 @@ class Environment:
             spec.worker_sink = store.worker_sink()
 
             def sink(batch: Any) -> None:
-                _check_storable(batch, traj.name)  # stop at the first unstorable result
-                types.check(batch)  # ... and at the first result of another kind of value
+                # stop at the first result pypetx cannot store, or of another kind of value
+                types.check(batch)
                 try:
                     store.write_batch(batch)  # durable before it counts as done
                 except OSError as exc:
@@ -435,36 +443,6 @@ class Environment:
             store.close()
         self._report(failed)
 
-    def _finished_elsewhere(self, exploration: Any, rerun_failed: bool) -> bool:
-        """Whether the stored trajectory already holds every run of ``exploration`` (no
-        journal left, nothing to rerun): then ``self.dataset`` is it, read-only."""
-        import json
-
-        from pypetx.engine.runner import RunSummary
-        from pypetx.store.layout import describe_exploration
-        from pypetx.store.load import list_trajectories, open_results
-
-        name = self.trajectory.name
-        journal = Path(f"{self.filename}.pypetx") / name
-        if not Path(self.filename).exists() or name not in list_trajectories(self.filename):
-            return False
-        if journal.is_dir() and any(journal.glob("*.npz")):
-            return False
-        ds = open_results(self.filename, name)
-        same = ds.attrs.get("pypetx_exploration") == json.dumps(
-            describe_exploration(exploration)[0])
-        left = ~ds.completed.values.astype(bool)
-        if not rerun_failed:
-            left &= ~ds.failed.values.astype(bool)
-        if not same or left.any():
-            ds.close()
-            return False
-        self.dataset = self.trajectory._dataset = ds
-        self.summary = RunSummary()
-        log.info("%s: every run is stored in %s (read-only): nothing to run", name,
-                 self.filename)
-        return True
-
     def _finalize(self, store: Any, collect: Callable) -> None:
         if store.journal is not None:
             try:
@@ -495,57 +473,6 @@ class Environment:
                 f"and re-run them with env.rerun_failed(fn)",
                 summary=s, failed=failed,
             )
-
-
-class RunReturns(Sequence):
-    """pypet's return value of ``env.run``: ``(run_index, return_value)`` per executed run,
-    in run order, ``None`` where the function returned nothing.
-
-    Built lazily from the executed indices and the non-None returns, so a sweep of 10^6
-    runs whose function returns nothing does not build 10^6 tuples.
-    """
-
-    def __init__(self) -> None:
-        self._runs: list[np.ndarray] = []
-        self._sorted: np.ndarray | None = None
-        self._values: dict[int, Any] = {}
-
-    def _add_runs(self, indices: np.ndarray) -> None:
-        self._runs.append(indices)
-        self._sorted = None
-
-    @property
-    def _indices(self) -> np.ndarray:
-        if self._sorted is None:
-            runs = np.concatenate(self._runs) if self._runs else np.zeros(0, np.int64)
-            self._sorted = np.unique(runs)
-        return self._sorted
-
-    def __len__(self) -> int:
-        return len(self._indices)
-
-    def __getitem__(self, k: Any) -> Any:
-        if isinstance(k, slice):
-            return [self[i] for i in range(*k.indices(len(self)))]
-        i = int(self._indices[k])
-        return (i, self._values.get(i))
-
-    def __eq__(self, other: object) -> bool:
-        return list(self) == list(other) if isinstance(other, (list, tuple, Sequence)) \
-            else NotImplemented
-
-    def __repr__(self) -> str:
-        return repr(list(self)) if len(self) <= 20 else \
-            f"<RunReturns of {len(self)} runs: {self[:3]!r} ...>"
-
-    def values(self) -> dict[int, Any]:
-        """The non-None return values by run index."""
-        return dict(self._values)
-
-    def _merge(self, other: RunReturns) -> None:
-        self._runs.extend(other._runs)
-        self._sorted = None
-        self._values.update(other._values)
 
 
 def _per_run(mapped: tuple[list, dict], pending: np.ndarray, n_runs: int
@@ -597,32 +524,6 @@ def _check_run_count(name: str, n_runs: int) -> None:
             f"duration, worker) would need {need / 2**30:,.1f} GiB in the driver (this "
             f"machine has {avail / 2**30:,.1f} GiB): explore fewer points, or split the "
             f"sweep into several trajectories")
-
-
-def _check_storable(batch: Any, name: str) -> None:
-    """Refuse results pypetx cannot store without pickling, at the first batch holding one.
-
-    Stacked numeric results are storable by construction; only per-run lists (ragged or
-    object values) need a look, and only values of a kind pypetx knows are accepted unless
-    the result was added with the pickle kind (``PickleResult`` or ``kind="pickle"``).
-    """
-    from pypetx.core.kinds import kind_of
-
-    for var, values in batch.results.items():
-        if not isinstance(values, list):
-            continue
-        meta = batch.result_meta.get(var)
-        if meta is not None and meta.kind == "pickle":
-            continue
-        for idx, value in zip(batch.indices.tolist(), values):
-            if value is None or hasattr(value, "dims"):
-                continue
-            try:
-                kind_of(value)
-            except TypeError as exc:
-                raise StorageError(
-                    f"trajectory {name!r}: result {var!r} of run {idx} cannot be stored: {exc}"
-                ) from None
 
 
 def _pack_without_dataset(traj: Trajectory, spec: Any, pack: Callable) -> Any:

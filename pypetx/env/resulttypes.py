@@ -1,4 +1,7 @@
-"""One rule for the type of a result, whatever the batching: numbers, or strings, or ...
+"""What a result may hold: a kind pypetx stores, and one kind of value whatever the batching.
+
+Values pypetx has no kind for (see :mod:`pypetx.core.kinds`) are refused unless the result
+was added with the pickle kind (``PickleResult`` or ``kind="pickle"``).
 
 A result whose runs give values of different kinds (a number in one run, a string in
 another) used to be stored as strings in one batching and silently pickled in another.
@@ -17,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from pypetx.base.errors import StorageError
+from pypetx.core.kinds import kind_of
 
 __all__ = ["ResultTypes", "family"]
 
@@ -72,8 +76,9 @@ class ResultTypes:
         self._seen: dict[str, tuple[str, int, str]] = {}  # result -> (family, run, what)
 
     def check(self, batch: Any) -> None:
-        """Raise :class:`StorageError` at the first run of ``batch`` whose value is not
-        of its result's family."""
+        """Raise :class:`StorageError` at the first run of ``batch`` whose value pypetx
+        cannot store, or whose value is not of its result's family (one pass over the
+        per-run values: stacked numeric results need no look at their runs)."""
         indices = np.asarray(batch.indices).tolist()
         for var, values in batch.results.items():
             meta = batch.result_meta.get(var)
@@ -90,8 +95,15 @@ class ResultTypes:
                               _describe(one.item() if np.ndim(one) == 0 else one))
                 continue
             for idx, value in zip(indices, values):
-                if value is not None:
-                    self._see(var, family(value), idx, _describe(value))
+                if value is None:
+                    continue
+                if not hasattr(value, "dims"):  # an xarray.DataArray is stored as such
+                    try:
+                        kind_of(value)
+                    except TypeError as exc:
+                        raise StorageError(f"trajectory {self.name!r}: result {var!r} of run "
+                                           f"{idx} cannot be stored: {exc}") from None
+                self._see(var, family(value), idx, _describe(value))
 
     def _see(self, var: str, fam: str, run: int, what: str) -> None:
         first = self._seen.setdefault(var, (fam, run, what))

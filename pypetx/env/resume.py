@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import importlib
 import inspect
+import json
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -66,6 +68,29 @@ def _stored_attrs(path: str, name: str) -> dict[str, Any] | None:
         return None
     with open_file(path) as f:
         return f.attrs(name) if name in f.trajectories() else None
+
+
+def finished_sweep(path: str, name: str, exploration: Any, journal_dir: Path,
+                   rerun_failed: bool = False) -> Any:
+    """The stored trajectory ``name`` of ``path``, opened, when it holds every run of
+    ``exploration`` (none failed unless ``rerun_failed`` is false, no journal left), so
+    that a resume has nothing to run (or write); else ``None``."""
+    from pypetx.store.layout import describe_exploration
+    from pypetx.store.load import list_trajectories, open_results
+
+    if not os.path.exists(path) or name not in list_trajectories(path):
+        return None
+    if journal_dir.is_dir() and any(journal_dir.glob("*.npz")):
+        return None
+    ds = open_results(path, name)
+    left = ~ds.completed.values.astype(bool)
+    if not rerun_failed:
+        left &= ~ds.failed.values.astype(bool)
+    same = ds.attrs.get("pypetx_exploration") == json.dumps(describe_exploration(exploration)[0])
+    if not same or left.any():
+        ds.close()
+        return None
+    return ds
 
 
 def recorded_function(path: str, name: str | None = None, *, allow_pickle: bool = False
