@@ -78,18 +78,19 @@ def test_messages_apply_batches_to_the_state():
            "submitted": [["pypetx-batch-a", 4, 9]],
            "finished": finished_payload([batch(range(4, 10), failed=[7]),
                                          batch(range(10, 12), worker="w2", z=False),
-                                         batch([20, 22, 23, 30], failed=[23], worker="w3")])}
+                                         batch([20, 22, 23, 30], failed=[23], worker="w3"),
+                                         batch([40, 41], worker=0)])}  # Dask names workers 0, 1
     state = apply(sweeps, msg)
     assert state is sweeps["s"]
-    assert state.counts() == {"pending": n - 16, "running": 0, "done": 14, "failed": 2}
+    assert state.counts() == {"pending": n - 18, "running": 0, "done": 16, "failed": 2}
     assert state.errors == {7: "ValueError: run 7 is unstable", 23: "ValueError: run 23 is unstable"}
-    assert state.workers == ["w1", "w2", "w3"]
-    assert state.worker[[4, 11, 22, 21]].tolist() == [0, 1, 2, -1]  # per batch, not per run
+    assert state.workers == ["w1", "w2", "w3", "0"]
+    assert state.worker[[4, 11, 22, 21, 41]].tolist() == [0, 1, 2, -1, 3]  # per batch
     assert state.state[[20, 21, 22, 23, 30]].tolist() == [DONE, PENDING, DONE, FAILED, DONE]
     assert state.in_flight == {}  # the finished batch's first run closes its submission
     assert np.isnan(state.results["z"][[7, 10, 11, 21, 23]]).all()
     assert state.results["z"][[5, 30]].tolist() == [10.0, 60.0]
-    assert state.n_finished == 12 and state.rate() > 0
+    assert state.n_finished == 14 and state.rate() > 0
     # a re-run of run 7 that succeeds clears its error
     apply(sweeps, {"v": VERSION, "sweep": "s", "finished": finished_payload([batch([7])])})
     assert state.errors == {23: "ValueError: run 23 is unstable"} and state.state[7] == DONE

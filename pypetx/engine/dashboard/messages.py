@@ -120,7 +120,8 @@ def finished_payload(batches: Sequence[BatchResult]) -> dict[str, Any]:
             uniform.append(np.nan)
             durations.append(duration)
         sizes.append(n)
-        worker.append(workers.setdefault(str(batch.worker), len(workers)) if batch.worker else -1)
+        name = "" if batch.worker is None else str(batch.worker)  # a worker may be named 0
+        worker.append(workers.setdefault(name, len(workers)) if name else -1)
         if n:
             firsts.append(int(idx[0]))
         if bad.any() and batch.error:
