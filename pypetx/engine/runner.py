@@ -171,7 +171,8 @@ def run_batches(
     A batch whose process died (segfault, ``os._exit``, OOM kill, ``KilledWorker``) or
     that timed out is split in halves and its runs submitted again, down to single runs:
     exactly the runs that crash are recorded as failed, with the cause, and the good runs
-    that shared their batch are kept.
+    that shared their batch are kept. A single run failed by ``KilledWorker`` runs once
+    more: Dask fails the tasks queued on a worker that another task kept killing too.
     """
     start = time.perf_counter()
     pending = as_pending(pending)
@@ -194,6 +195,7 @@ def run_batches(
     planner.bounded = bool(getattr(task, "takes_budget", False))
     # Halves of batches whose process died, run again before new work (see Notes).
     split: list[np.ndarray] = []
+    killed_once: set[int] = set()  # single runs given a second chance after KilledWorker
     per_worker = int(config.get("in_flight_per_worker", 2))
     # A backend that decides where to run from the work left (LocalFirstBackend) hears
     # the planner's estimate before every round of submissions.
@@ -214,6 +216,14 @@ def run_batches(
                 # Which of the runs killed the process? Rerun them in halves.
                 half = len(indices) // 2
                 split.extend([indices[half:], indices[:half]])
+                summary.n_task_errors += 1
+                return
+            if (type(exc).__name__ == "KilledWorker" and len(indices) == 1
+                    and int(indices[0]) not in killed_once):
+                # A worker that a crashing run kills takes down the tasks queued on it too:
+                # a single run's KilledWorker may be a bystander's. Run it once more.
+                killed_once.add(int(indices[0]))
+                split.append(indices)
                 summary.n_task_errors += 1
                 return
             if isinstance(exc, TaskTimedOut) and timeout is not None:
