@@ -172,7 +172,9 @@ def run_batches(
     that timed out is split in halves and its runs submitted again, down to single runs:
     exactly the runs that crash are recorded as failed, with the cause, and the good runs
     that shared their batch are kept. A single run failed by ``KilledWorker`` runs once
-    more: Dask fails the tasks queued on a worker that another task kept killing too.
+    more, alone on the cluster, before it is recorded as failed: Dask also blames the tasks
+    queued on a worker that another task kept killing, and alone it is blamed for its own
+    crashes only.
     """
     start = time.perf_counter()
     pending = as_pending(pending)
@@ -195,15 +197,33 @@ def run_batches(
     planner.bounded = bool(getattr(task, "takes_budget", False))
     # Halves of batches whose process died, run again before new work (see Notes).
     split: list[np.ndarray] = []
-    killed_once: set[int] = set()  # single runs given a second chance after KilledWorker
+    # Single runs failed by KilledWorker, run once more with nothing else in flight.
+    killed_once: set[int] = set()
+    alone: list[np.ndarray] = []
+    solo: list[Any] = []  # the handle of the run in flight alone, if any
     per_worker = int(config.get("in_flight_per_worker", 2))
     # A backend that decides where to run from the work left (LocalFirstBackend) hears
     # the planner's estimate before every round of submissions.
     advise = getattr(backend, "advise", None)
     in_flight: dict[Any, np.ndarray] = {}
 
+    def submit(indices: np.ndarray, budget: float | None) -> Any:
+        extra = {}
+        if timeout is not None and getattr(backend, "kills_tasks", False):
+            extra["timeout"] = _budget(timeout, len(indices), planner.seconds_per_run)
+        handle = backend.submit(_call_timed, task, shared_handle, indices, budget,
+                                retries=retries, name="pypetx-batch", **extra)
+        in_flight[handle] = indices
+        if monitor is not None:
+            monitor.submitted(indices, handle)
+        summary.n_tasks += 1
+        summary.batch_sizes.append(len(indices))
+        return handle
+
     def collect(handle: Any, bar: Progress) -> None:
         indices = in_flight.pop(handle)
+        if handle in solo:
+            solo.remove(handle)
         t0 = time.perf_counter()
         seconds = None
         stopped = False
@@ -223,7 +243,7 @@ def run_batches(
                 # A worker that a crashing run kills takes down the tasks queued on it too:
                 # a single run's KilledWorker may be a bystander's. Run it once more.
                 killed_once.add(int(indices[0]))
-                split.append(indices)
+                alone.append(indices)
                 summary.n_task_errors += 1
                 return
             if isinstance(exc, TaskTimedOut) and timeout is not None:
@@ -280,7 +300,7 @@ def run_batches(
                 if monitor is not None:
                     monitor.attach(backend, bar.link)
                 try:
-                    while not planner.exhausted or in_flight or split:
+                    while not planner.exhausted or in_flight or split or alone:
                         guard.check()
                         if advise is not None:
                             advise(planner.seconds_per_run, planner.n_remaining)
@@ -289,32 +309,15 @@ def run_batches(
                         planner.in_driver = bool(getattr(backend, "runs_in_driver", False))
                         planner.cap_seconds = getattr(backend, "undecided_seconds", None)
                         limit = max_in_flight or max(per_worker * n_workers, 2)
-                        while (split or not planner.exhausted) and len(
+                        while not solo and (split or not planner.exhausted) and len(
                             in_flight
                         ) < planner.in_flight_limit(limit):
                             halves = bool(split)
                             indices = split.pop() if halves else planner.next_batch()
                             # the halves of a crashed batch run whole (see Notes)
-                            budget = None if halves else planner.budget(len(indices))
-                            extra = {}
-                            if timeout is not None and getattr(backend, "kills_tasks", False):
-                                extra["timeout"] = _budget(
-                                    timeout, len(indices), planner.seconds_per_run)
-                            handle = backend.submit(
-                                _call_timed,
-                                task,
-                                shared_handle,
-                                indices,
-                                budget,
-                                retries=retries,
-                                name="pypetx-batch",
-                                **extra,
-                            )
-                            in_flight[handle] = indices
-                            if monitor is not None:
-                                monitor.submitted(indices, handle)
-                            summary.n_tasks += 1
-                            summary.batch_sizes.append(len(indices))
+                            submit(indices, None if halves else planner.budget(len(indices)))
+                        if alone and not in_flight:
+                            solo.append(submit(alone.pop(), None))
                         with guard.interruptible():
                             done, _ = backend.wait_any(in_flight, timeout=_POLL_SECONDS)
                         collect_done(done, bar)
