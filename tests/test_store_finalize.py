@@ -75,6 +75,27 @@ def test_eager_and_lazy_assembly_identical(tmp_path, budget):
             assert int(ds.completed.sum()) == sum(1 for i in range(e.n_runs) if i % 7 != 3)
 
 
+@pytest.mark.parametrize("budget", [1, "256 MiB"])
+def test_runs_out_of_c_order_land_in_their_cells(tmp_path, budget):
+    """A grid whose run order is not C order: each run's values land in its own cell."""
+    p = cartesian_product({"parameters.x": list(range(6)), "parameters.y": [0.5 * j for j in range(5)]})
+    e = Exploration.from_grid(p.axes, p.axis_values,
+                              cells=np.random.default_rng(3).permutation(30))
+    cells = e.cells()  # each run's cell (the axes are reordered by first appearance)
+    assert not e.is_c_order and not np.array_equal(cells, np.arange(30))
+    with dask.config.set({"pypetx.store.eager_bytes": budget}):
+        with open_store(tmp_path / "r.h5", "t") as st:
+            st.open(e, [], {}, resume=False)
+            write_mixed(st, e, batch=5)
+            ds = both(st)
+    ok = np.array([i % 7 != 3 for i in range(e.n_runs)])
+    np.testing.assert_array_equal(ds.z.values.ravel()[cells[ok]], np.flatnonzero(ok) * 0.5)
+    np.testing.assert_array_equal(ds.completed.values.ravel()[cells], ok)
+    counts = ds.spikes_count.values.ravel()[cells]  # ragged: each run's own length
+    np.testing.assert_array_equal(counts, np.arange(e.n_runs) % 4)
+    np.testing.assert_array_equal(np.sort(ds.failure.values), np.sort(cells[~ok]))
+
+
 def test_finalize_eager_and_lazy_files_identical(tmp_path):
     e = grid(9, 7)
     out = {}
