@@ -15,7 +15,8 @@ Workloads: trivial (z = x*y, 10^2..10^6 points, end to end), cpu (10 ms CPU per 
 1,000 points: parallel efficiency), array (10^4 points each returning 10^4 floats:
 throughput, file size, driver peak RSS), slice (reopen the array cube, read one point /
 one row lazily vs the whole cube), resume (10^5-point sweep 99 % done), startup
-(import time, 10-point sweep end to end), profile (py-spy on the 10^6 pypetx sweep).
+(import time, 10-point sweep end to end), profile (py-spy on the 10^6 pypetx sweep),
+scale (growth curves to 10^7 points: bench_scale.py, its own SCALE.md).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ ROOT = HERE.parent
 WORK = HERE / "_work"
 MAIN_PY = sys.executable
 MARK = "BENCHJSON "
-WORKLOADS = ["startup", "trivial", "cpu", "array", "slice", "resume", "client", "profile"]
+WORKLOADS = ["startup", "trivial", "cpu", "array", "slice", "resume", "client", "profile",
+             "scale"]
 #: A python whose pypetx is an older commit (PYPETX_BENCH_BEFORE_PY; its commit in
 #: PYPETX_BENCH_BEFORE_COMMIT): its rows are measured in the same run, side by side.
 BEFORE = "before"
@@ -414,6 +416,16 @@ class Bench:
         if ok:
             out["ten_point_cluster_seconds"] = median_of(ok)
         self.results["startup"] = out
+        self.save()
+
+    def scale(self) -> None:
+        """Growth curves, 10^4..10^7 points (bench_scale.py; its own SCALE.md + plot)."""
+        top = "6" if self.quick else "7"
+        array_n = "10000" if self.quick else "1000000"
+        print(f"[scale] bench_scale.py up to 10^{top} points", flush=True)
+        subprocess.run([MAIN_PY, str(HERE / "bench_scale.py"), "--max", top,
+                        "--array-n", array_n], check=True)
+        self.results["scale"] = {"report": "benchmarks/SCALE.md"}
         self.save()
 
     def profile(self) -> None:

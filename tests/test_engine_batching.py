@@ -91,6 +91,19 @@ def test_fixed_batches_are_contiguous_slices_of_pending_with_holes():
     assert planner.exhausted and planner.n_remaining == 0
 
 
+def test_batches_of_consecutive_runs_end_where_the_store_aligns_them():
+    # a store with shards of 10 runs (Zarr): consecutive batches end on a multiple of 10
+    pending = np.array([*range(0, 25), 40, 42, 43])
+    planner = BatchPlanner(pending, n_workers=3, batch_size=12, options=OPTS)
+    planner.align = lambda start, end: end if end % 10 == 0 or end - end % 10 <= start \
+        else end - end % 10
+    got = []
+    while (b := planner.next_batch()) is not None:
+        got.append(b.tolist())
+    assert got == [list(range(0, 10)), list(range(10, 20)), [20, 21, 22, 23, 24, 40, 42, 43]]
+    assert sum(got, []) == pending.tolist()  # with holes: not aligned, nothing lost
+
+
 def test_auto_warms_up_with_one_run_per_worker_then_doubles():
     planner = BatchPlanner(np.arange(1000), n_workers=3, options=OPTS)
     assert planner.in_flight_limit(6) == 3  # nothing measured: one task per worker

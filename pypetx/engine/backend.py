@@ -19,7 +19,10 @@ import concurrent.futures as cf
 import itertools
 import time
 from collections.abc import Callable, Collection, Iterable
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:  # typing.Self is Python >= 3.11; pypetx supports 3.10
+    from typing import Self
 
 from dask.system import CPU_COUNT
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -211,6 +212,10 @@ class BatchPlanner:
         # Set by the runner while the backend waits to judge where to run (local-first,
         # before its decision): the next task is kept within this many seconds.
         self.cap_seconds: float | None = None
+        # Set by the runner from the store (Zarr shards): ``align(start, end)`` is where a
+        # batch of the consecutive runs start..end-1 should end instead (a shard boundary,
+        # so that a worker writes whole shards itself).
+        self.align: Callable[[int, int], int] | None = None
         self._returned: list[np.ndarray] = []  # handed out, given back undone (sorted)
 
     @property
@@ -299,6 +304,13 @@ class BatchPlanner:
             else:
                 self._returned.pop(0)
         else:
+            size = min(size, len(self.pending) - self._pos)
+            if self.align is not None and size > 1:
+                start = int(self.pending[self._pos])
+                if int(self.pending[self._pos + size - 1]) - start == size - 1:  # consecutive
+                    end = int(self.align(start, start + size))
+                    if start < end < start + size:
+                        size = end - start
             batch = self.pending[self._pos : self._pos + size]
             self._pos += size
         self._last_size = len(batch)

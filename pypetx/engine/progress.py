@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # typing.Self is Python >= 3.11; pypetx supports 3.10
+    from typing import Self
 
 from pypetx.base import config
 

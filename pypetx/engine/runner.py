@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -29,6 +29,8 @@ from pypetx.engine.progress import Progress, progress_enabled
 from pypetx.core.batch import BatchResult
 
 if TYPE_CHECKING:
+    from typing import Self  # Python >= 3.11; pypetx supports 3.10
+
     from pypetx.engine.dashboard import SweepMonitor
 
 __all__ = ["RunSummary", "SweepInterrupted", "failed_batch", "run_batches"]
@@ -109,6 +111,7 @@ def run_batches(
     resume_hint: str | None = None,
     monitor: SweepMonitor | None = None,
     timeout: float | None = None,
+    align: Callable[[int, int], int] | None = None,
 ) -> RunSummary:
     """Run ``task(shared, indices)`` over batches of ``pending`` and sink each result.
 
@@ -156,6 +159,10 @@ def run_batches(
         that can stop a task (``kills_tasks``: local-first's driver lane, a Dask cluster)
         is given a budget per batch; a batch over it is killed and split like a crashed
         one, and a single run over ``timeout`` is failed with "timed out after N s".
+    align : callable, optional
+        ``align(start, end)``: where a batch of the consecutive runs ``start..end-1``
+        should end instead (the store's ``batch_boundary``: Zarr shards), so that each
+        worker writes whole shards.
 
     Returns
     -------
@@ -195,6 +202,7 @@ def run_batches(
     planner = BatchPlanner(pending, backend.n_workers, batch_size, batching)
     # A task that takes a time budget (run_batch) sizes the first batches itself.
     planner.bounded = bool(getattr(task, "takes_budget", False))
+    planner.align = align
     # Halves of batches whose process died, run again before new work (see Notes).
     split: list[np.ndarray] = []
     # Single runs failed by KilledWorker, run once more with nothing else in flight.

@@ -421,6 +421,7 @@ class Environment:
                     resume_hint=f"resume with Environment(..., resume=True) or "
                                 f"'pypetx resume {self.filename}'",
                     monitor=self._sweep_monitor,
+                    align=getattr(store, "batch_boundary", None),  # Zarr: whole shards
                 )
             finally:
                 config.__exit__(None, None, None)
