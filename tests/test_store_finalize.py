@@ -223,6 +223,35 @@ def test_large_cube_streams_with_bounded_memory(tmp_path):
     assert grown_mb < 100, grown_mb  # the cube is 160 MB
 
 
+def test_lazy_block_plan_costs_a_few_bytes_per_run(tmp_path):
+    """The lazy cube's block plan of 10^6 runs: its peak allocation stays O(runs) with a
+    small constant (no (runs, ndim) int64 temporaries of every run), and it is correct."""
+    import tracemalloc
+
+    p = cartesian_product({"parameters.x": list(range(1000)), "parameters.y": list(range(1000))})
+    e = Exploration(p, p.axes)
+    n = e.n_runs
+    with open_store(tmp_path / "r.h5", "t") as st:
+        st.open(e, [], {}, resume=False)
+        for b0 in range(0, n, 100_000):
+            st.write_batch(make_batch(np.arange(b0, b0 + 100_000), {"z": np.zeros(100_000)}))
+        with dask.config.set({"pypetx.store.eager_bytes": "1 MiB"}):
+            ds, _ = st.cube(eager=False)
+            cube = st._cube
+            cube._plan = None
+            tracemalloc.start()
+            plan = cube.plan
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            assert sum(len(rows) for parts in plan.values() for _, rows, _ in parts) == n
+            (src, rows, local), = plan[(1, 0)]  # block (1, 0): whole rows of x, y from 0
+            bx, by = cube.task_chunks
+            assert local.max(axis=0).tolist() == [bx - 1, min(by, 1000) - 1]
+            np.testing.assert_array_equal(src.runs[rows], (local[:, 0] + bx) * 1000 + local[:, 1])
+            assert int(ds.completed.isel(x=999, y=999)) == 1
+    assert peak / n < 48, peak / n  # bytes per run (before: ~140)
+
+
 def _dead_pid():
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()

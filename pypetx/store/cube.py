@@ -246,22 +246,38 @@ class Cube:
         return self._plan
 
     def _block_plan(self) -> dict[tuple[int, ...], list[tuple[Source, np.ndarray, np.ndarray]]]:
-        """Block index -> [(source, rows, positions within the block)]."""
-        runs = np.flatnonzero(self.owner >= 0)
+        """Block index -> [(source, rows, positions within the block)], sources in order.
+
+        Built source by source from each run's C-order cell, one explored dim at a time:
+        a few int64 temporaries per run, not ``(runs, ndim)`` arrays of every run (10^7
+        runs: ~0.4 GB at the peak instead of ~1.4 GB), and the plan keeps rows and
+        in-block positions in int32.
+        """
         plan: dict[tuple[int, ...], list] = defaultdict(list)
-        if len(runs) == 0:
-            return plan
-        chunks = np.array(self.task_chunks)
-        blk = self.positions[runs] // chunks
-        order = np.lexsort((self.owner[runs], *blk.T[::-1]))
-        runs, blk = runs[order], blk[order]
-        keys = np.column_stack([blk, self.owner[runs]])
-        bounds = np.flatnonzero((np.diff(keys, axis=0) != 0).any(axis=1)) + 1
-        for group in np.split(np.arange(len(runs)), bounds):
-            r = runs[group]
-            idx = tuple(int(x) for x in blk[group[0]])
-            local = self.positions[r] - np.array(idx) * chunks
-            plan[idx].append((self.sources[self.owner[r[0]]], self.row[r], local))
+        chunks = self.task_chunks
+        nblk = [-(-s // c) for s, c in zip(self.shape, chunks)]
+        local_dtype = _index_dtype(max(chunks))
+        for src, mine in zip(self.sources, self.mine):
+            if not len(mine):
+                continue
+            rest = np.array(self.cells_of(np.asarray(src.runs)[mine]), np.int64)
+            key = np.zeros(len(rest), np.int64)
+            local = np.empty((len(rest), len(chunks)), local_dtype)
+            scale = 1
+            for k in range(len(chunks) - 1, -1, -1):  # last dim fastest, as in C order
+                at = rest % self.shape[k]
+                rest //= self.shape[k]
+                local[:, k] = at % chunks[k]
+                key += (at // chunks[k]) * scale
+                scale *= nblk[k]
+            del rest, at
+            order = np.argsort(key, kind="stable")
+            key, local, rows = key[order], local[order], mine[order]
+            del order
+            bounds = np.flatnonzero(np.diff(key)) + 1
+            for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(key)]):
+                idx = tuple(int(i) for i in np.unravel_index(int(key[a]), nblk))
+                plan[idx].append((src, rows[a:b], local[a:b]))
         return plan
 
     # fixed-shape variables -------------------------------------------------------------
