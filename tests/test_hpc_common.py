@@ -83,3 +83,82 @@ def worker_env():
 def slow_multiply2(traj):
     time.sleep(0.15)
     return multiply(traj)
+
+
+# ------------------------------------------------------------ many jobs (test_hpc_slurm_scale)
+#: a node-sized worker job of the CI machine: 2 cores, 2 worker processes of 1 thread
+#: (ci/slurm/start.sh declares enough CPUs for 8 of them at once)
+NODE_JOB = dict(JOB, cores=2, processes=2, memory="2GB")
+
+#: squeue states of a job that holds (or waits for) an allocation
+ACTIVE_STATES = frozenset({"PENDING", "CONFIGURING", "RUNNING", "SUSPENDED", "REQUEUED",
+                           "RESIZING"})
+
+
+def dask_worker_jobs(all_states=False):
+    """``[job id, name, state]`` of the dask-worker jobs in squeue (``all_states``: also
+    those that ended less than MinJobAge ago, with their end state)."""
+    fmt = ["-o", "%i %j %T"] + (["-t", "all"] if all_states else [])
+    out = subprocess.run([SQUEUE, "-h", *fmt], capture_output=True, text=True,
+                         timeout=30, check=False).stdout
+    rows = [line.split() for line in out.splitlines() if line.strip()]
+    return [row for row in rows if len(row) == 3 and row[1] == "dask-worker"]
+
+
+class JobLog:
+    """Poll squeue while a sweep runs: every worker job's states, in the order seen, and
+    the most jobs active (pending or running) and running at once.
+
+    A context manager; ``stop()`` (or leaving the block) ends the polling.
+    """
+
+    def __init__(self, interval=0.2):
+        import threading
+
+        self.interval = interval
+        self.states: dict[str, list[str]] = {}
+        self.max_active = 0
+        self.max_running = 0
+        self.samples = 0
+        self._before: set[str] = set()  # jobs that ended before (squeue -t all lists them)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.poll()
+            self._stop.wait(self.interval)
+
+    def poll(self):
+        rows = [r for r in dask_worker_jobs(all_states=True) if r[0] not in self._before]
+        for job, _, state in rows:
+            seen = self.states.setdefault(job, [])
+            if not seen or seen[-1] != state:
+                seen.append(state)
+        self.max_active = max(self.max_active,
+                              sum(1 for r in rows if r[2] in ACTIVE_STATES))
+        self.max_running = max(self.max_running, sum(1 for r in rows if r[2] == "RUNNING"))
+        self.samples += 1
+
+    def running(self):
+        """Ids of the jobs whose last state seen is RUNNING."""
+        return [job for job, states in self.states.items() if states[-1] == "RUNNING"]
+
+    def ended(self, state=None):
+        """Ids of the jobs seen ending (in ``state`` if given)."""
+        return [job for job, states in self.states.items()
+                if states[-1] not in ACTIVE_STATES and (state is None or states[-1] == state)]
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(10)
+        return self
+
+    def __enter__(self):
+        self._before = {r[0] for r in dask_worker_jobs(all_states=True)
+                        if r[2] not in ACTIVE_STATES}
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -28,6 +28,46 @@ def test_lifetime_leaves_before_the_walltime():
     assert jobqueue.lifetime_args(None) == []
 
 
+def test_explicit_lifetime_is_the_latest_leave_and_must_beat_the_walltime():
+    # dask leaves at --lifetime +- --lifetime-stagger: the latest leave is the lifetime
+    assert jobqueue.lifetime_args("01:00:00", "30m") == [
+        "--lifetime", "1680s", "--lifetime-stagger", "120s"]
+    assert jobqueue.lifetime_args("00:01:00", 25) == [  # stagger at most 20 % of it
+        "--lifetime", "20s", "--lifetime-stagger", "5s"]
+    with pytest.raises(ValueError, match="not shorter than the walltime"):
+        jobqueue.lifetime_args("00:10:00", "10m")
+    kw = jobqueue.cluster_kwargs("slurm", lifetime="30m", cores=1, memory="1GB",
+                                 walltime="01:00:00")
+    assert kw["worker_extra_args"][-4:] == ["--lifetime", "1680s", "--lifetime-stagger", "120s"]
+    kw = jobqueue.cluster_kwargs("slurm", lifetime=False, cores=1, memory="1GB",
+                                 walltime="01:00:00")
+    assert "--lifetime" not in (kw.get("worker_extra_args") or [])
+
+
+def test_adaptive_targets_are_whole_jobs():
+    import asyncio
+
+    from distributed.deploy.adaptive import Adaptive
+
+    assert jobqueue._whole_jobs(1) is Adaptive
+    whole = jobqueue._whole_jobs(4)
+
+    class Fixed(whole):
+        def __init__(self, n):  # no cluster: only target() is exercised
+            self.n = n
+
+    async def base_target(self):
+        return self.n
+
+    orig = Adaptive.target
+    Adaptive.target = base_target
+    try:
+        got = [asyncio.run(Fixed(n).target()) for n in (0, 1, 4, 5, 8)]
+    finally:
+        Adaptive.target = orig
+    assert got == [0, 4, 4, 8, 8]  # 1 worker wanted, jobs of 4: one whole job
+
+
 def test_defaults_tls_localhost_dashboard_one_address(tmp_path):
     pytest.importorskip("cryptography")
     with dask.config.set({"pypetx.jobqueue.tls_directory": str(tmp_path / "tls")}):

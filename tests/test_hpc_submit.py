@@ -57,6 +57,24 @@ def test_dry_run_prints_driver_and_worker_scripts(tmp_path):
     assert "--lifetime 1530s --lifetime-stagger 90s" in worker
 
 
+def test_requeue_driver_script_traps_the_warning_signal_and_requeues(tmp_path):
+    pytest.importorskip("dask_jobqueue")
+    from pypetx.commands.submit import driver_script
+
+    script = tmp_path / "sweep.py"
+    script.write_text(SWEEP)
+    text = driver_script(script, "slurm", args=("out.h5",), walltime="01:00:00", requeue=True)
+    lines = text.splitlines()
+    for line in ("#SBATCH --signal=B:USR1@120", "#SBATCH --requeue",
+                 "#SBATCH --open-mode=append", "export DASK_PYPETX__RESUME=true"):
+        assert line in lines, line
+    assert "#SBATCH --signal=B:INT@120" not in lines  # USR1 replaces the plain SIGINT
+    assert any(line.startswith("trap ") and "USR1" in line for line in lines)
+    assert 'scontrol requeue "$SLURM_JOB_ID"' in text
+    with pytest.raises(ValueError, match="cannot requeue itself"):
+        driver_script(script, "pbs", walltime="01:00:00", requeue=True)
+
+
 @pytest.mark.slurm
 @pytest.mark.slow
 def test_submitted_driver_job_runs_to_completion_and_resubmission_resumes(tmp_path):

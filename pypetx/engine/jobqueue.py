@@ -5,9 +5,11 @@ a sweep on a shared machine needs, read from ``pypetx.jobqueue`` in ``dask.confi
 
 - TLS between scheduler, workers and client (temporary certificates unless the site
   configured its own), a dashboard on ``127.0.0.1``, a scheduler bound to one address;
-- worker ``--lifetime`` (with stagger) from the walltime, so workers leave gracefully
-  before the batch system kills them and their tasks move elsewhere;
-- scaling: ``n_jobs`` fixed jobs (jobs that die are resubmitted) or ``adapt=(min, max)``;
+- worker ``--lifetime`` (with stagger) from the walltime, or a lifetime given, so
+  workers leave gracefully before the batch system kills them and their tasks move
+  elsewhere;
+- scaling: ``n_jobs`` fixed jobs (jobs that die are resubmitted) or ``adapt=(min, max)``
+  (dask's adaptive scaling in whole jobs, at most ``max`` jobs queued);
 - :class:`JobMonitor`: rejected jobs and workers that never arrive become a
   :class:`~pypetx.engine.errors.ClusterError` with the batch system's own words.
 
@@ -91,20 +93,49 @@ def parse_walltime(walltime: str | float | None) -> float | None:
     return float(((days * 24 + h) * 60 + m) * 60 + s)
 
 
-def lifetime_args(walltime: str | float | None) -> list[str]:
+def lifetime_args(walltime: str | float | None,
+                  lifetime: str | float | None = None) -> list[str]:
     """``dask worker`` arguments so workers leave before the walltime kills them.
 
-    The margin (time left for the last tasks to move and the worker to close) is
-    ``pypetx.jobqueue.lifetime_margin`` but at most 10 % of the walltime; the stagger
-    (so the workers of many jobs do not all leave at once) at most 5 %.
+    Parameters
+    ----------
+    walltime : str or float or None
+        The worker jobs' walltime (see :func:`parse_walltime`).
+    lifetime : str or float, optional
+        The latest time a worker leaves (a duration: ``"3h 50m"``, ``"25s"``, seconds),
+        instead of one derived from the walltime; it must be shorter than the walltime.
+        Its stagger is ``pypetx.jobqueue.lifetime_stagger`` but at most 20 % of it.
+
+    Notes
+    -----
+    Derived from the walltime, the margin (time left for the last tasks to move and the
+    worker to close) is ``pypetx.jobqueue.lifetime_margin`` but at most 10 % of the
+    walltime; the stagger (so the workers of many jobs do not all leave at once) at most
+    5 %. Dask leaves at ``--lifetime`` plus or minus up to ``--lifetime-stagger``, so the
+    arguments are chosen for the latest leave to fall on walltime minus margin (or on
+    ``lifetime``).
+
+    Raises
+    ------
+    ValueError
+        ``lifetime`` is not shorter than the walltime.
     """
     seconds = parse_walltime(walltime)
-    if not seconds:
+    if lifetime is not None:
+        latest = _seconds(lifetime)
+        if seconds and latest >= seconds:
+            raise ValueError(
+                f"lifetime {latest:.0f} s is not shorter than the walltime {seconds:.0f} s: "
+                f"the batch system would kill the workers before they retire")
+        stagger = min(_seconds(config.get("jobqueue.lifetime_stagger")), 0.20 * latest)
+    elif not seconds:
         return []
-    margin = min(_seconds(config.get("jobqueue.lifetime_margin")), 0.10 * seconds)
-    stagger = min(_seconds(config.get("jobqueue.lifetime_stagger")), 0.05 * seconds)
-    lifetime = max(seconds - margin - stagger, 1.0)
-    return ["--lifetime", f"{int(lifetime)}s", "--lifetime-stagger", f"{int(stagger)}s"]
+    else:
+        margin = min(_seconds(config.get("jobqueue.lifetime_margin")), 0.10 * seconds)
+        stagger = min(_seconds(config.get("jobqueue.lifetime_stagger")), 0.05 * seconds)
+        latest = seconds - margin
+    life = max(latest - stagger, 1.0)
+    return ["--lifetime", f"{int(life)}s", "--lifetime-stagger", f"{int(stagger)}s"]
 
 
 def _seconds(value: Any) -> float:
@@ -138,13 +169,17 @@ def _security(setting: Any) -> Any:
         ) from None
 
 
-def cluster_kwargs(kind: str, **options: Any) -> dict[str, Any]:
+def cluster_kwargs(kind: str, *, lifetime: Any = None, **options: Any) -> dict[str, Any]:
     """Keywords for dask-jobqueue's cluster class: the user's options over pypetx's delta.
 
     Parameters
     ----------
     kind : str
         A batch system of :data:`~pypetx.engine.schedulers.SCHEDULERS` (``"slurm"``, ...).
+    lifetime : str or float or bool, optional
+        When workers retire: ``"auto"`` (from the walltime), a duration (see
+        :func:`lifetime_args`), or ``False`` (never); default ``pypetx.jobqueue.lifetime``.
+        Ignored when ``worker_extra_args`` already holds ``--lifetime``.
     **options
         The class's own keywords; they win over everything pypetx would set.
 
@@ -181,11 +216,13 @@ def cluster_kwargs(kind: str, **options: Any) -> dict[str, Any]:
         elif host not in (None, "auto"):
             scheduler_options["host"] = host
     kwargs["scheduler_options"] = scheduler_options
-    if settings.get("lifetime", "auto") == "auto":
+    if lifetime is None:
+        lifetime = settings.get("lifetime", "auto")
+    if lifetime not in (None, False, "off", "none", "null"):
         extra = list(kwargs.get("worker_extra_args") or _jq(kind, "worker-extra-args") or [])
         if "--lifetime" not in extra:
             walltime = kwargs.get("walltime") or _jq(kind, "walltime")
-            extra += lifetime_args(walltime)
+            extra += lifetime_args(walltime, None if lifetime == "auto" else lifetime)
         kwargs["worker_extra_args"] = extra
     return kwargs
 
@@ -225,7 +262,9 @@ class JobqueuePlan:
         try:
             if self.adapt is not None:
                 lo, hi = self.adapt
-                cluster.adapt(minimum_jobs=lo, maximum_jobs=hi,
+                per_job = getattr(getattr(cluster, "_dummy_job", None), "worker_processes", 1)
+                cluster.adapt(Adaptive=_whole_jobs(int(per_job or 1)),
+                              minimum_jobs=lo, maximum_jobs=hi,
                               target_duration=config.get("jobqueue.adapt_target_duration"))
             else:
                 cluster.scale(jobs=self.n_jobs)
@@ -250,15 +289,42 @@ class JobqueuePlan:
         return f"{self.n_jobs} job{'s' if self.n_jobs != 1 else ''}"
 
 
+def _whole_jobs(processes: int) -> type:
+    """Dask's ``Adaptive``, its target rounded up to whole jobs of ``processes`` workers.
+
+    Dask counts workers; a job brings ``processes`` of them. A target between two
+    multiples (1 worker, jobs of 2) is below the plan of one job, so Adaptive closes that
+    job's workers that have not arrived yet, which cancels the whole job, then asks for
+    a job again: with ``processes > 1`` jobs were cancelled and resubmitted every few
+    seconds while they started (dask-jobqueue issue #498).
+    """
+    from distributed.deploy.adaptive import Adaptive
+
+    if processes <= 1:
+        return Adaptive
+
+    class WholeJobs(Adaptive):
+        async def target(self) -> int:
+            n = await super().target()
+            return -(-int(n) // processes) * processes
+
+    return WholeJobs
+
+
 # Keywords of JobQueueCluster itself, not of its Job class.
 _CLUSTER_ONLY = {"n_workers", "loop", "security", "shared_temp_directory", "silence_logs",
                  "name", "asynchronous", "scheduler_options", "scheduler_cls", "job_cls"}
 
 
 def plan(kind: str, *, n_jobs: int | None = None, adapt: Any = None,
-         worker_timeout: float | str | None = None, check_submit: bool = True,
-         **options: Any) -> JobqueuePlan:
+         worker_timeout: float | str | None = None, lifetime: Any = None,
+         check_submit: bool = True, **options: Any) -> JobqueuePlan:
     """Validate the options of a jobqueue cluster and resolve pypetx's defaults.
+
+    ``n_jobs`` (fixed, jobs that end are resubmitted) or ``adapt=(min, max)`` (dask's
+    adaptive scaling, ``max`` the most jobs ever queued at once), ``worker_timeout`` and
+    ``lifetime`` (see :func:`cluster_kwargs`) default to ``pypetx.jobqueue``; the other
+    options are the cluster class's own.
 
     Raises
     ------
@@ -289,8 +355,8 @@ def plan(kind: str, *, n_jobs: int | None = None, adapt: Any = None,
     if worker_timeout is None:
         worker_timeout = settings.get("worker_timeout")
     timeout = None if worker_timeout in (None, False) else _seconds(worker_timeout)
-    return JobqueuePlan(kind, cls, cluster_kwargs(kind, **options), n_jobs=n_jobs,
-                        adapt=adapt, worker_timeout=timeout)
+    return JobqueuePlan(kind, cls, cluster_kwargs(kind, lifetime=lifetime, **options),
+                        n_jobs=n_jobs, adapt=adapt, worker_timeout=timeout)
 
 
 def _reporting_job(base: type, errors: list[BaseException]) -> type:
