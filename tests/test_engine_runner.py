@@ -529,3 +529,17 @@ def test_budgeted_batches_give_back_what_they_did_not_run(backend):
     # stopped, sizes follow the costly runs at once: ~0.5 s tasks of 5 ms runs
     assert summary.n_completed == 3000 and summary.n_tasks < 60
     assert max(len(b) for b in got if b.indices[0] >= 2100) <= 150
+
+
+def test_consecutive_batches_travel_as_two_integers():
+    import pickle
+
+    from pypetx.engine.runner import _call_timed, _compact
+
+    span = _compact(np.arange(1_000, 101_000))
+    assert len(pickle.dumps(span)) < 100  # the index array itself: 800 kB
+    got, _ = _call_timed(lambda shared, idx: idx, None, span)
+    np.testing.assert_array_equal(got, np.arange(1_000, 101_000))
+    assert got.dtype == np.int64
+    holes = np.array([1, 2, 4])
+    assert _compact(holes) is holes and _compact(np.array([7])).tolist() == [7]
