@@ -122,3 +122,21 @@ def test_quantities_are_described_in_their_stored_form():
     other = Exploration({"parameters.o": [object(), object()]})
     assert describe_exploration(other)[0]["repr"]
     assert decode_explored_value(3.5) == 3.5
+
+
+def test_run_positions_are_the_explorations_without_its_array():
+    from pypetx.core.explore import Exploration, cartesian_product
+    from pypetx.store.layout import RunPositions
+
+    p = cartesian_product({"a": [1, 2, 3], "b": [4, 5], "c": [6, 7, 8, 9]})
+    runs = np.array([23, 0, 7, 7, 12])
+    cases = [Exploration(p, p.axes),  # C order: only the shape is kept
+             Exploration.from_grid(p.axes, p.axis_values,
+                                   cells=np.random.default_rng(0).permutation(24)),
+             Exploration({"a": [3, 1, 2], "b": [5, 5, 4]})]  # a run layout
+    for e in cases:
+        pos = RunPositions(e)
+        assert pos.shape == np.asarray(e.positions).shape
+        np.testing.assert_array_equal(pos[runs % e.n_runs], np.asarray(e.positions)[runs % e.n_runs])
+        assert pos[np.zeros(0, np.int64)].shape == (0, pos.shape[1])
+    assert RunPositions(cases[0]).cells is None and RunPositions(cases[1]).cells is not None

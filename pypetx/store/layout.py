@@ -37,6 +37,7 @@ __all__ = [
     "STATUS_VARS",
     "WORKER_NAMES",
     "ResultInfo",
+    "RunPositions",
     "chunk_shape",
     "dim_name",
     "decode_exploration",
@@ -224,6 +225,27 @@ def chunk_shape(shape: Sequence[int], batch_size: int) -> tuple[int, ...]:
             chunks[k] = left
             break
     return tuple(chunks)
+
+
+class RunPositions:
+    """Each run's index along each explored dim, computed from the run indices asked for.
+
+    ``positions[runs]`` is ``exploration.positions[runs]`` (``(len(runs), ndim)`` int64)
+    without the ``(n_runs, ndim)`` array: a C-order grid or a run layout needs only its
+    shape (10^7 runs of a 2-D grid: 160 MB less, in the driver and in every worker a sink
+    is shipped to); another grid keeps each run's C-order cell (8 B per run).
+    """
+
+    def __init__(self, exploration: Any) -> None:
+        self.grid = tuple(int(s) for s in exploration.shape)
+        c_order = exploration.axes is None or exploration.is_c_order
+        self.cells = None if c_order else np.asarray(exploration.cells(), np.int64)
+        self.shape = (int(exploration.n_runs), len(self.grid))
+
+    def __getitem__(self, runs: Any) -> np.ndarray:
+        runs = np.asarray(runs, np.int64).reshape(-1)
+        cells = runs if self.cells is None else self.cells[runs]
+        return np.stack(np.unravel_index(cells, self.grid), axis=-1).astype(np.int64, copy=False)
 
 
 @dataclass

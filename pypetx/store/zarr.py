@@ -37,6 +37,7 @@ from pypetx.store.layout import (
     FORMAT_VERSION,
     LEGACY_STATUS,
     ResultInfo,
+    RunPositions,
     explored_coords,
     explored_dims,
     fill_value,
@@ -155,7 +156,7 @@ class ZarrSink:
 
     path: str
     group: str
-    positions: np.ndarray
+    positions: RunPositions
 
     def __call__(self, batch: BatchResult) -> BatchResult:
         try:
@@ -316,7 +317,7 @@ class ZarrStore(JournaledStore):
 
     def _journal_source(self, entry: Any) -> Any:
         grp = self._live()
-        positions = np.asarray(self.exploration.positions)
+        positions = RunPositions(self.exploration)
 
         def written(name: str) -> tuple[Any, np.ndarray] | None:
             arr = None if grp is None else grp.get(name)
@@ -326,7 +327,7 @@ class ZarrStore(JournaledStore):
 
     def worker_sink(self) -> Callable[[BatchResult], BatchResult] | None:
         """A picklable callable for the workers (see :class:`ZarrSink`)."""
-        return ZarrSink(str(self.path), self.name, np.asarray(self.exploration.positions))
+        return ZarrSink(str(self.path), self.name, RunPositions(self.exploration))
 
     # layout ----------------------------------------------------------------------------
 
@@ -507,7 +508,8 @@ class ZarrStore(JournaledStore):
         One write per block (shard or chunk) touched, gathering its runs from every
         source: a block is read back only when it also holds values written earlier.
         """
-        nd = cube.positions.shape[1]
+        positions = RunPositions(cube.exploration)  # not cube.positions: (runs, ndim) int64
+        nd = positions.shape[1]
         block = np.asarray(_write_block(arr)[:nd], dtype=np.int64)
         shape = np.asarray(arr.shape[:nd], dtype=np.int64)
         nblocks = tuple(int(n) for n in -(-shape // block))
@@ -520,7 +522,7 @@ class ZarrStore(JournaledStore):
             rows = rows[src.present(name, rows)]
             if not len(rows):
                 continue
-            key = np.ravel_multi_index(tuple((cube.positions[src.runs[rows]] // block).T),
+            key = np.ravel_multi_index(tuple((positions[src.runs[rows]] // block).T),
                                        nblocks)
             order = np.argsort(key, kind="stable")
             keys, starts = np.unique(key[order], return_index=True)
@@ -532,7 +534,7 @@ class ZarrStore(JournaledStore):
             lo = np.asarray(np.unravel_index(k, nblocks), dtype=np.int64) * block
             hi = np.minimum(lo + block, shape)
             sel = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
-            pieces = [(cube.positions[src.runs[r]] - lo, src.fixed(name, r))
+            pieces = [(positions[src.runs[r]] - lo, src.fixed(name, r))
                       for src, r in parts[k]]
             if sum(len(p) for p, _ in pieces) == int(np.prod(hi - lo)):
                 box = np.full(tuple(hi - lo) + vshape, fill, dtype=arr.dtype)  # all ours
