@@ -208,6 +208,8 @@ def report(rows: list[dict]) -> str:
             f"{r['journal_peak'] / 2**20:.1f} MiB | {r['journal_files']} | "
             f"{r['file_bytes'] / n:.2f} | {r['n_files']} | {r['reopen_seconds'] * 1e3:.0f} ms | "
             f"{r['read_point_seconds'] * 1e3:.1f} ms |")
+    lines += ["", "What is flat, what is not and why: docs/scaling.md, section *Growth curves "
+              "(measured)*. Log-log plot: benchmarks/scale.png."]
     return "\n".join(lines) + "\n"
 
 
