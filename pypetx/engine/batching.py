@@ -10,8 +10,8 @@ size between the two from the task durations it is told about; it is pure bookke
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
