@@ -10,9 +10,10 @@ shard writes it whole, and no two batches ever share a shard they both write.
   so a lazy slice reads little.
 * A shard holds about a quarter of the largest batch the planner sends
   (``pypetx.batching.max_batch`` runs, ``max_batch_bytes``): a batch of that size covers
-  three shards or more, its worker writes them, only the partial shards at its two ends
-  travel to the driver. A store opened with a fixed ``batch_size`` gets shards of one
-  batch, aligned with the batches.
+  three shards or more and its worker writes them; the planner ends batches on shard
+  boundaries (``ZarrStore.batch_boundary``), so only the first batches, sent before the
+  arrays exist, travel to the driver. A store opened with a fixed ``batch_size`` gets
+  shards of one batch, aligned with the batches.
 
 Every result of a trajectory shares one layout along the explored dims (its value dims are
 whole in each chunk), so a batch's runs are either written by the worker for all its
