@@ -223,32 +223,68 @@ def test_large_cube_streams_with_bounded_memory(tmp_path):
     assert grown_mb < 100, grown_mb  # the cube is 160 MB
 
 
-def test_lazy_block_plan_costs_a_few_bytes_per_run(tmp_path):
-    """The lazy cube's block plan of 10^6 runs: its peak allocation stays O(runs) with a
-    small constant (no (runs, ndim) int64 temporaries of every run), and it is correct."""
-    import tracemalloc
-
+def _plan_of_fresh_sweep(tmp_path):
+    """A lazy cube of 10^6 runs journaled in ten batches of consecutive runs."""
     p = cartesian_product({"parameters.x": list(range(1000)), "parameters.y": list(range(1000))})
     e = Exploration(p, p.axes)
-    n = e.n_runs
-    with open_store(tmp_path / "r.h5", "t") as st:
-        st.open(e, [], {}, resume=False)
-        for b0 in range(0, n, 100_000):
-            st.write_batch(make_batch(np.arange(b0, b0 + 100_000), {"z": np.zeros(100_000)}))
+    st = open_store(tmp_path / "r.h5", "t")
+    st.open(e, [], {}, resume=False)
+    for b0 in range(0, e.n_runs, 100_000):
+        st.write_batch(make_batch(np.arange(b0, b0 + 100_000), {"z": b0 + np.arange(100_000.0)}))
+    return st, e.n_runs
+
+
+def _traced_plan(cube):
+    import tracemalloc
+
+    cube._plan = None
+    tracemalloc.start()
+    plan = cube.plan
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return plan, peak
+
+
+def test_lazy_block_plan_of_a_fresh_sweep_holds_nothing_per_run(tmp_path):
+    """Batches of consecutive runs (a fresh sweep): the plan is boxes, O(blocks), not O(runs)
+    (issue #21), and the lazy cube is right."""
+    from pypetx.store.blocks import BoxPart
+
+    st, n = _plan_of_fresh_sweep(tmp_path)
+    with st, dask.config.set({"pypetx.store.eager_bytes": "1 MiB"}):
+        ds, _ = st.cube(eager=False)
+        cube = st._cube
+        assert cube.spans and cube._owner is None  # no per-run owner/row arrays either
+        plan, peak = _traced_plan(cube)
+        parts = [part for parts in plan.values() for part in parts]
+        assert all(isinstance(part, BoxPart) for part in parts)
+        assert sum(len(part.rows()) for part in parts) == n
+        assert peak < 200_000, peak  # bytes in all, for 10^6 runs
+        np.testing.assert_array_equal(ds.z.values.ravel(), np.arange(float(n)))
+        assert bool(ds.completed.all())
+        assert float(ds.z.isel(x=999, y=999)) == n - 1
+
+
+def test_lazy_block_plan_costs_a_few_bytes_per_run(tmp_path):
+    """The general plan (a source whose runs another source also holds, as after a
+    rerun): its peak allocation stays O(runs) with a small constant (no (runs, ndim) int64
+    temporaries of every run), and it is correct."""
+    st, n = _plan_of_fresh_sweep(tmp_path)
+    with st:
+        st.write_batch(make_batch(np.array([5, 999_999]), {"z": np.array([-5.0, -1.0])}))
         with dask.config.set({"pypetx.store.eager_bytes": "1 MiB"}):
             ds, _ = st.cube(eager=False)
             cube = st._cube
-            cube._plan = None
-            tracemalloc.start()
-            plan = cube.plan
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
+            assert not cube.spans
+            plan, peak = _traced_plan(cube)
             assert sum(len(rows) for parts in plan.values() for _, rows, _ in parts) == n
-            (src, rows, local), = plan[(1, 0)]  # block (1, 0): whole rows of x, y from 0
+            src, rows, local = plan[(1, 0)][0]  # block (1, 0): whole rows of x, y from 0
             bx, by = cube.task_chunks
             assert local.max(axis=0).tolist() == [bx - 1, min(by, 1000) - 1]
             np.testing.assert_array_equal(src.runs[rows], (local[:, 0] + bx) * 1000 + local[:, 1])
             assert int(ds.completed.isel(x=999, y=999)) == 1
+            assert float(ds.z.isel(x=0, y=5)) == -5.0 and float(ds.z.isel(x=999, y=999)) == -1.0
+            assert float(ds.z.isel(x=0, y=6)) == 6.0
     assert peak / n < 48, peak / n  # bytes per run (before: ~140)
 
 

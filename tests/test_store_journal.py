@@ -39,6 +39,29 @@ def test_roundtrip_all_modes(tmp_path):
         assert "meta" in f.files
 
 
+def test_consecutive_uniform_batch_stores_no_per_run_bookkeeping(tmp_path):
+    n = 10_000
+    j = Journal(tmp_path / "j")
+    j.write(make_batch(list(range(100, 100 + n)), {"z": np.arange(float(n))}))
+    j.write(make_batch([1, 3, 7], {"z": np.arange(3.0)}, failed=[3]))
+    compact, sparse = Journal(tmp_path / "j").entries()  # read from the files
+    with np.load(compact.path, allow_pickle=False) as f:
+        members = set(f.files)
+        per_run = sum(f[k].nbytes for k in f.files if k != "meta")
+    # the values, and nothing else that grows with the runs
+    assert members >= {"r0_v"} and not members & {"indices", "completed", "failed", "r0_p"}
+    assert per_run < 8 * n + 1_000
+    assert compact.index_range == (100, 100 + n)
+    assert compact.indices.tolist() == list(range(100, 100 + n))
+    assert compact.status("completed").all() and not compact.status("failed").any()
+    assert compact.array("z", "p").dtype == bool and compact.array("z", "p").all()
+    assert compact.array("z", "v").tolist() == list(map(float, range(n)))
+    # gaps and a failure: stored per run, as before
+    assert sparse.index_range is None and sparse.indices.tolist() == [1, 3, 7]
+    assert sparse.status("failed").tolist() == [False, True, False]
+    assert sparse.status("completed").tolist() == [True, False, True]
+
+
 def test_write_npz_is_what_np_load_reads(tmp_path):
     import json
     import zipfile

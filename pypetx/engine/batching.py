@@ -18,6 +18,7 @@ import numpy as np
 from dask.utils import parse_bytes
 
 from pypetx.base import config
+from pypetx.core.runs import RunRanges
 
 __all__ = ["BatchPlanner", "BatchingOptions", "as_pending", "auto_batch_size"]
 
@@ -335,8 +336,11 @@ class BatchPlanner:
         self._runs = self._runs * _DECAY + float(n_runs)
 
 
-def as_pending(pending: np.ndarray) -> np.ndarray:
-    """Validate run indices and return them as a sorted, unique int64 array."""
+def as_pending(pending: np.ndarray | RunRanges) -> np.ndarray | RunRanges:
+    """Validate run indices and return them as a sorted, unique int64 array (ranges,
+    :class:`~pypetx.core.runs.RunRanges`, are valid by construction and stay ranges)."""
+    if isinstance(pending, RunRanges):
+        return pending
     arr = np.asarray(pending)
     if arr.ndim != 1:
         raise ValueError(f"pending run indices must be 1-D, got shape {arr.shape}")

@@ -14,6 +14,7 @@ import numpy as np
 from pypetx.base.errors import ExplorationError, PypetxError, StorageError, SweepFailed
 from pypetx.core.explore import Exploration
 from pypetx.core.trajectory import Trajectory
+from pypetx.core.runs import pending_runs
 from pypetx.env.faillog import FailureLog
 from pypetx.env.resulttypes import ResultTypes
 from pypetx.env.postproc import postproc_outcome
@@ -370,7 +371,8 @@ class Environment:
                 todo &= ~store.failed_runs()
             elif not store.failed_runs().any():
                 log.info("%s: no failed runs to re-run", traj.name)
-            pending = np.flatnonzero(todo).astype(np.int64)
+            # ranges, not an int64 per run: a fresh sweep's pending runs are one range
+            pending = pending_runs(todo)
             if mapped is not None:
                 spec.map_args, spec.map_kwargs = _per_run(mapped, pending, exploration.n_runs)
             returns._add_runs(pending)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from pypetx.core.values import EMPTY, PICKLE
 from pypetx.store.layout import FAILURE_VARS, NO_WORKER
 from pypetx.store.sources import Source
 
-__all__ = ["as_slice", "dask_array", "failure_block", "fixed_block", "ragged_block",
+__all__ = ["BoxPart", "as_slice", "dask_array", "failure_block", "fixed_block", "ragged_block",
            "range_boxes", "status_values", "worker_codes"]
 
 _counter = itertools.count()
@@ -53,13 +53,45 @@ def status_values(src: Source, name: str, rows: np.ndarray,
     return src.status(name, rows)
 
 
+class BoxPart(NamedTuple):
+    """Runs of one source that fill one box of a block (span plan).
+
+    ``local``: the box within the block; ``cells``: the same box in the grid of ``shape``;
+    row ``r`` of ``src`` is cell ``start + r``.
+    """
+
+    src: Source
+    local: tuple[slice, ...]
+    cells: tuple[slice, ...]
+    start: int
+    shape: tuple[int, ...]
+
+    @property
+    def box_shape(self) -> tuple[int, ...]:
+        return tuple(s.stop - s.start for s in self.local)
+
+    def rows(self) -> np.ndarray:
+        """The source rows of the box's cells, in the box's C order."""
+        if len(self.shape) == 1:
+            return np.arange(self.cells[0].start - self.start, self.cells[0].stop - self.start)
+        grids = np.ix_(*(np.arange(s.start, s.stop) for s in self.cells))
+        return np.ravel_multi_index(grids, self.shape).ravel() - self.start
+
+
 def fixed_block(name: str, status: bool, shape: tuple[int, ...], dtype: np.dtype, fill: Any,
-                parts: list[tuple[Source, np.ndarray, np.ndarray]],
-                workers: dict[str, int] | None = None) -> np.ndarray:
-    """One block of a status variable or fixed result: ``parts`` are ``(source, rows,
-    positions in the block)``; cells no run writes hold ``fill``."""
-    nd = len(parts[0][2][0]) if parts else 0
-    grid = shape[:nd]
+                parts: list[Any], workers: dict[str, int] | None = None) -> np.ndarray:
+    """One block of a status variable or fixed result; cells no run writes hold ``fill``.
+
+    ``parts`` are ``(source, rows, positions in the block)`` (the general plan) or
+    :class:`BoxPart` (the span plan: a box of the block, its rows computed here).
+    """
+    if not parts:
+        nd = 0
+    elif isinstance(parts[0], BoxPart):
+        nd = len(parts[0].local)
+    else:
+        nd = len(parts[0][2][0])
+    grid, vshape = shape[:nd], shape[nd:]
     if dtype == object or not parts:
         out = np.full(shape, fill, dtype=dtype)
         if dtype == object:
@@ -68,10 +100,15 @@ def fixed_block(name: str, status: bool, shape: tuple[int, ...], dtype: np.dtype
     else:  # big blocks: fill only the cells no run writes
         out = np.empty(shape, dtype=dtype)
         filled = np.zeros(grid, bool)
-    for src, rows, local in parts:
+    for part in parts:
+        if isinstance(part, BoxPart):
+            src, rows, at = part.src, part.rows(), part.local
+            reshape = part.box_shape
+        else:
+            src, rows, local = part
+            at, reshape = tuple(local.T), None
         if status:
-            at = tuple(local.T)
-            out[at] = status_values(src, name, rows, workers)
+            values = status_values(src, name, rows, workers)
         else:
             info = src.infos.get(name)
             if info is None or info.mode == EMPTY:
@@ -80,11 +117,13 @@ def fixed_block(name: str, status: bool, shape: tuple[int, ...], dtype: np.dtype
             if not keep.any():
                 continue
             if keep.all():
-                at = tuple(local.T)
-                out[at] = src.fixed(name, rows)
-            else:
-                at = tuple(local[keep].T)
-                out[at] = src.fixed(name, rows[keep])
+                values = src.fixed(name, rows)
+            elif reshape is None:
+                at, values = tuple(local[keep].T), src.fixed(name, rows[keep])
+            else:  # a box is written whole: its missing runs get the fill value
+                values = np.array(src.fixed(name, rows), dtype=dtype)
+                values[~keep] = fill
+        out[at] = values if reshape is None else np.reshape(values, reshape + vshape)
         if filled is not None:
             filled[at] = True
     if filled is not None and not filled.all():

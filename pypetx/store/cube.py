@@ -21,7 +21,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any
@@ -56,6 +55,7 @@ from pypetx.store.blocks import (
     range_boxes,
     status_values,
 )
+from pypetx.store.plan import AllRows, disjoint_spans, ownership, scatter_plan, span_plan
 from pypetx.store.sources import Source
 
 __all__ = ["Cube", "build_cube", "eager_budget"]
@@ -70,11 +70,6 @@ _FAILURE_BYTES = 4096
 _FAILURES_PER_BLOCK = 16384
 _DEFAULT_EAGER_BYTES = 256 * 2**20
 _STATUS_FILL = {"completed": False, "failed": False, "duration": np.nan, "worker": NO_WORKER}
-
-
-def _index_dtype(n: int) -> type:
-    """The narrowest integer type that indexes ``n`` items."""
-    return np.int32 if n < 2**31 else np.int64
 
 
 def eager_budget() -> int:
@@ -112,38 +107,48 @@ class Cube:
         self.shape = tuple(int(s) for s in exploration.shape)
         self.chunks = chunk_shape(self.shape, batch_size)
         n = exploration.n_runs
-        # Per-run bookkeeping is the driver's O(runs) memory at finalize: the narrowest
-        # integers (owner, row, owned rows of 10^7 runs: 90 MB, not 240 MB in int64).
-        self.owner = np.full(n, -1, np.int8 if len(self.sources) < 127 else np.int32)
-        self.row = np.zeros(n, _index_dtype(max([len(src.runs) for src in self.sources] + [n])))
-        for sid, src in enumerate(self.sources):
-            keep = src.runs < n  # a shrunk exploration is refused earlier; be safe anyway
-            self.owner[src.runs[keep]] = sid
-            self.row[src.runs[keep]] = np.flatnonzero(keep)
-        # rows of each source that it owns (a later source wins for a run)
-        self.mine: list[np.ndarray] = []
-        for sid, src in enumerate(self.sources):
-            runs = np.asarray(src.runs)
-            ok = runs < n
-            mine = np.flatnonzero(ok & (self.owner[np.where(ok, runs, 0)] == sid))
-            self.mine.append(mine.astype(self.row.dtype, copy=False))
-        self.infos: dict[str, ResultInfo] = {}
-        for src in self.sources:
-            for name, info in src.infos.items():
-                self.infos[name] = merge_infos(self.infos.get(name), info)
+        self.n_cells = math.prod(self.shape)
         # run -> C-order cell, and C-order cell -> run (-1: no run, impossible for a grid);
         # None when run i is cell i (C-order grids, run layouts): no O(runs) arrays then
-        self.n_cells = math.prod(self.shape)
         self._cell_of_run: np.ndarray | None = None
         self._run_of_cell: np.ndarray | None = None
         if exploration.axes is not None and not exploration.is_c_order:
             self._cell_of_run = np.asarray(exploration.cells(), np.int64)
             self._run_of_cell = np.full(self.n_cells, -1, np.int64)
             self._run_of_cell[self._cell_of_run] = np.arange(n)
+        # Who owns which run: nothing per run when every source is a range of its own
+        # (a fresh sweep), else per-run owner and row arrays (:mod:`pypetx.store.plan`).
+        self.spans = self._cell_of_run is None and disjoint_spans(self.sources, n)
+        self._owner: tuple[np.ndarray, np.ndarray] | None = None
+        if self.spans:
+            self.mine: Sequence[np.ndarray] = AllRows(self.sources)
+        else:
+            owner, row, self.mine = ownership(self.sources, n)
+            self._owner = (owner, row)
+        self.infos: dict[str, ResultInfo] = {}
+        for src in self.sources:
+            for name, info in src.infos.items():
+                self.infos[name] = merge_infos(self.infos.get(name), info)
         self.task_chunks = self.chunks
         self._plan: dict[tuple[int, ...], list] | None = None
         self._eager_data: dict[str, np.ndarray] = {}
         self._present: dict[str, np.ndarray] = {}
+
+    @property
+    def owner(self) -> np.ndarray:
+        """Per run: the index of the source that owns it (-1: none)."""
+        return self._ownership()[0]
+
+    @property
+    def row(self) -> np.ndarray:
+        """Per run: its row in the source that owns it."""
+        return self._ownership()[1]
+
+    def _ownership(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._owner is None:  # span plan: made only for what needs it (ragged results)
+            owner, row, _ = ownership(self.sources, self.exploration.n_runs)
+            self._owner = (owner, row)
+        return self._owner
 
     def cells_of(self, runs: np.ndarray) -> np.ndarray:
         """The C-order cell of each of ``runs``."""
@@ -240,45 +245,17 @@ class Cube:
         )
 
     @property
-    def plan(self) -> dict[tuple[int, ...], list[tuple[Source, np.ndarray, np.ndarray]]]:
+    def plan(self) -> dict[tuple[int, ...], list[Any]]:
         if self._plan is None:
             self._plan = self._block_plan()
         return self._plan
 
-    def _block_plan(self) -> dict[tuple[int, ...], list[tuple[Source, np.ndarray, np.ndarray]]]:
-        """Block index -> [(source, rows, positions within the block)], sources in order.
-
-        Built source by source from each run's C-order cell, one explored dim at a time:
-        a few int64 temporaries per run, not ``(runs, ndim)`` arrays of every run (10^7
-        runs: ~0.4 GB at the peak instead of ~1.4 GB), and the plan keeps rows and
-        in-block positions in int32.
-        """
-        plan: dict[tuple[int, ...], list] = defaultdict(list)
-        chunks = self.task_chunks
-        nblk = [-(-s // c) for s, c in zip(self.shape, chunks)]
-        local_dtype = _index_dtype(max(chunks))
-        for src, mine in zip(self.sources, self.mine):
-            if not len(mine):
-                continue
-            rest = np.array(self.cells_of(np.asarray(src.runs)[mine]), np.int64)
-            key = np.zeros(len(rest), np.int64)
-            local = np.empty((len(rest), len(chunks)), local_dtype)
-            scale = 1
-            for k in range(len(chunks) - 1, -1, -1):  # last dim fastest, as in C order
-                at = rest % self.shape[k]
-                rest //= self.shape[k]
-                local[:, k] = at % chunks[k]
-                key += (at // chunks[k]) * scale
-                scale *= nblk[k]
-            del rest, at
-            order = np.argsort(key, kind="stable")
-            key, local, rows = key[order], local[order], mine[order]
-            del order
-            bounds = np.flatnonzero(np.diff(key)) + 1
-            for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(key)]):
-                idx = tuple(int(i) for i in np.unravel_index(int(key[a]), nblk))
-                plan[idx].append((src, rows[a:b], local[a:b]))
-        return plan
+    def _block_plan(self) -> dict[tuple[int, ...], list[Any]]:
+        """Block index -> the parts of its sources (:mod:`pypetx.store.plan`)."""
+        if self.spans:
+            return span_plan(self.sources, self.shape, self.task_chunks)
+        return scatter_plan(self.sources, self.mine, self.cells_of, self.shape,
+                            self.task_chunks)
 
     # fixed-shape variables -------------------------------------------------------------
 

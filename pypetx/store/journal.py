@@ -18,8 +18,17 @@ Per result the file holds, by its storage mode (see :mod:`pypetx.store.layout`):
 
 Status: ``completed``, ``failed`` (bool), ``duration`` (float64) per run; ``worker`` the
 batch's worker name (one element); ``msg_rows`` the rows with an error message or a
-traceback and ``msg_error``, ``msg_traceback`` their texts (meta ``"status": 2``). Older
-files hold ``worker``, ``error`` and ``traceback`` as one string per run; both are read.
+traceback and ``msg_error``, ``msg_traceback`` their texts (meta ``"status": 2`` or 3).
+Older files hold ``worker``, ``error`` and ``traceback`` as one string per run; both are
+read.
+
+Compact batches (meta ``"status": 3``): consecutive run indices are written as the meta's
+``"range": [start, stop]`` instead of an ``indices`` array, and a per-run column whose
+elements are all one value (``completed``, ``failed``, ``duration``, present flags) as an
+entry of the meta's ``"uniform"`` mapping, ``{member: [value, dtype]}``, instead of an
+array. A trivial sweep's batch is then its values and a few hundred bytes, so the journal
+grows with the batches and the data, not with bookkeeping per run (27 -> 8 B per float64
+run). Readers see the full arrays either way.
 """
 
 from __future__ import annotations
@@ -49,8 +58,12 @@ _ENTRY = re.compile(r"^(\d{10})\.npz$")
 _STATUS_STR = ("worker", "error", "traceback")
 #: Members whose size does not grow with the runs of a batch.
 _PER_BATCH = frozenset(["meta", "worker", "msg_rows", "msg_error", "msg_traceback"])
-#: Journal status layout written by this version (see the module docstring).
-_STATUS_LAYOUT = 2
+#: Journal status layouts with sparse messages (see the module docstring); the last is
+#: the one this version writes.
+_SPARSE_LAYOUTS = (2, 3)
+_STATUS_LAYOUT = 3
+#: Per-run members written as one value when all their elements are equal.
+_UNIFORM_OK = frozenset(["completed", "failed", "duration"])
 
 
 def fsync_dir(directory: Path) -> None:
@@ -138,6 +151,29 @@ def _as_str_array(values: Iterable[Any], n: int) -> np.ndarray:
     return np.array(out, dtype=str)
 
 
+def _consecutive(indices: np.ndarray) -> bool:
+    return bool(len(indices) > 1 and int(indices[-1]) - int(indices[0]) == len(indices) - 1
+                and (np.diff(indices) == 1).all())
+
+
+def _compact(arrays: dict[str, np.ndarray], meta: dict[str, Any], n: int) -> None:
+    """Move consecutive indices and uniform per-run columns of ``arrays`` into ``meta``."""
+    indices = arrays["indices"]
+    if _consecutive(indices):
+        meta["range"] = [int(indices[0]), int(indices[-1]) + 1]
+        del arrays["indices"]
+    uniform = {}
+    for key in [k for k in arrays if k in _UNIFORM_OK or k.endswith("_p")]:
+        a = arrays[key]
+        if n > 1 and a.shape == (n,) and a.dtype.kind in "bf":
+            first = a[0]
+            if np.isfinite(first) and (a == first).all():
+                uniform[key] = [first.item(), a.dtype.str]
+                del arrays[key]
+    if uniform:
+        meta["uniform"] = uniform
+
+
 @dataclass
 class JournalEntry:
     """One batch file of the journal (read lazily: arrays load when first used)."""
@@ -163,16 +199,24 @@ class JournalEntry:
         return {k: npz[k] for k in (npz.files if names is None else names)}
 
     @cached_property
-    def _head(self) -> dict[str, np.ndarray]:
-        return self._read(["meta", "indices"])
-
-    @cached_property
     def meta(self) -> dict[str, Any]:
-        return json.loads(str(self._head["meta"]))
+        return json.loads(str(self._read(["meta"])["meta"]))
 
-    @cached_property
+    @property
+    def index_range(self) -> tuple[int, int] | None:
+        """``(start, stop)`` when the batch's runs are consecutive and stored as a range."""
+        r = self.meta.get("range")
+        return None if r is None else (int(r[0]), int(r[1]))
+
+    @property
     def indices(self) -> np.ndarray:
-        return self._head["indices"]
+        """The batch's run indices (a range is expanded each time: nothing kept per run)."""
+        r = self.index_range
+        if r is not None:
+            return np.arange(r[0], r[1], dtype=np.int64)
+        if "_indices" not in self.__dict__:
+            self.__dict__["_indices"] = self._get("indices")
+        return self.__dict__["_indices"]
 
     @cached_property
     def infos(self) -> dict[str, ResultInfo]:
@@ -186,6 +230,10 @@ class JournalEntry:
             return None
 
     def _get(self, key: str) -> np.ndarray:
+        uniform = self.meta.get("uniform")
+        if uniform and key in uniform:
+            value, dtype = uniform[key]
+            return np.full(int(self.meta["n"]), value, dtype=np.dtype(dtype))
         cache = self.__dict__.get("_cache", self.__dict__.get("_held"))
         if cache is not None:
             return cache[key]
@@ -204,7 +252,7 @@ class JournalEntry:
     def hold(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         """Serve reads from ``arrays``, exactly what was written to the file (the driver
         just journaled them: reading them back would only cost time); see :meth:`forget`."""
-        self.__dict__.update(_held=arrays, meta=meta, indices=arrays["indices"])
+        self.__dict__.update(_held=arrays, meta=meta)
 
     def forget(self) -> None:
         """Drop the arrays :meth:`hold` kept; reads go to the file again."""
@@ -222,7 +270,7 @@ class JournalEntry:
 
     @property
     def _sparse_status(self) -> bool:
-        return self.meta.get("status") == _STATUS_LAYOUT
+        return self.meta.get("status") in _SPARSE_LAYOUTS
 
     def status(self, name: str) -> np.ndarray:
         """A per-run status array (strings come back as ``object`` arrays)."""
@@ -347,8 +395,9 @@ class Journal:
                             dtype=np.int64)
         else:
             rows = np.zeros(0, dtype=np.int64)
+        indices = np.asarray(batch.indices, dtype=np.int64)
         arrays: dict[str, np.ndarray] = {
-            "indices": np.asarray(batch.indices, dtype=np.int64),
+            "indices": indices,
             "completed": np.asarray(batch.completed, dtype=bool),
             "failed": np.asarray(batch.failed, dtype=bool),
             "duration": np.asarray(batch.duration, dtype=np.float64),
@@ -371,8 +420,9 @@ class Journal:
         for k, name in enumerate(worker_written):
             written[name] = {"key": f"w{k}", "meta": _meta_dict(batch.result_meta.get(name))}
             arrays[f"w{k}_p"] = np.asarray(batch.present.get(name, batch.completed), dtype=bool)
-        meta = {"results": infos, "keys": keys, "worker_written": written, "n": n,
-                "status": _STATUS_LAYOUT}
+        meta: dict[str, Any] = {"results": infos, "keys": keys, "worker_written": written,
+                                "n": n, "status": _STATUS_LAYOUT}
+        _compact(arrays, meta, n)
         text = json.dumps(meta)
         arrays["meta"] = np.array(text)
         path = self.directory / f"{self._next:010d}.npz"

@@ -39,6 +39,9 @@ class Source:
 
     runs: np.ndarray
     infos: dict[str, ResultInfo]
+    #: ``(start, stop)`` when row ``r`` is run ``start + r`` (a journal batch of
+    #: consecutive runs): the cube then plans this source without per-run arrays
+    span: tuple[int, int] | None = None
 
     def preload(self) -> None:
         """Read what this source holds in one pass (eager assembly); see :meth:`release`."""
@@ -124,7 +127,7 @@ class JournalSource(Source):
 
     def __init__(self, entry: JournalEntry, written: Any = None):
         self.entry = entry
-        self.runs = entry.indices
+        self.span = entry.index_range
         self.infos = {n: i for n, i in entry.infos.items()}
         self._written: dict[str, tuple[Any, np.ndarray]] = {}
         for name, w in (entry.meta.get("worker_written") or {}).items():
@@ -137,6 +140,10 @@ class JournalSource(Source):
             self._written[name] = (arr, positions)
             self.infos[name] = ResultInfo(name, FIXED, np.dtype(arr.dtype), shape, len(shape),
                                           dict(w.get("meta") or {}))
+
+    @property
+    def runs(self) -> np.ndarray:  # made when asked for: 8 B per run of every batch
+        return self.entry.indices
 
     def preload(self) -> None:
         self.entry.preload()

@@ -71,8 +71,11 @@ class SweepMonitor:
         self.exploration, self.name, self.filename = exploration, name, filename
         self.sweep = sweep_id(filename, name)
         n = exploration.n_runs
-        self._todo = np.zeros(n, bool)
-        self._todo[np.asarray(pending, np.int64)] = True
+        if hasattr(pending, "mask"):  # RunRanges: no int64 array per run on the way
+            self._todo = pending.mask(n)
+        else:
+            self._todo = np.zeros(n, bool)
+            self._todo[np.asarray(pending, np.int64)] = True
         self._done = np.zeros(n, bool) if done is None else np.asarray(done, bool)
         self._failed = np.zeros(n, bool) if failed is None else np.asarray(failed, bool)
         self._started = time.time()
