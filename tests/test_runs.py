@@ -27,6 +27,23 @@ def test_ranges_are_the_runs_of_the_mask(mask):
             assert runs[lo:hi].dtype == np.int64
 
 
+def test_many_ranges_across_chunk_boundaries_round_trip():
+    # more than 4096 ranges takes the edge/cumsum path of mask(); flips exactly on
+    # from_mask's chunk boundaries must be neither lost nor counted twice
+    rng = np.random.default_rng(7)
+    n = (1 << 22) * 2 + 3
+    mask = rng.random(n) < 0.5
+    for at in (0, (1 << 22) - 1, 1 << 22, (1 << 23) - 1, 1 << 23, n - 1):
+        mask[at] = not mask[at - 1] if at else True
+    runs = RunRanges.from_mask(mask)
+    assert runs.n_ranges > 4096
+    np.testing.assert_array_equal(np.asarray(runs), np.flatnonzero(mask))
+    np.testing.assert_array_equal(runs.mask(n), mask)
+    np.testing.assert_array_equal(runs.mask(n - 10), mask[: n - 10])
+    few = RunRanges.from_mask(mask[:5000])
+    np.testing.assert_array_equal(few.mask(5000), mask[:5000])
+
+
 def test_a_fresh_sweep_is_one_range_of_a_few_bytes():
     n = 10**8
     runs = pending_runs(np.ones(n, bool))

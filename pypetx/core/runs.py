@@ -44,8 +44,18 @@ class RunRanges:
     def from_mask(cls, mask: Any) -> RunRanges:
         """The runs where ``mask`` (one bool per run) is true."""
         m = np.asarray(mask, bool).reshape(-1)
-        edges = np.flatnonzero(np.diff(m.view(np.int8), prepend=0, append=0))
-        return cls(edges[0::2], edges[1::2])
+        # in chunks: np.diff over the whole mask makes int64 temporaries, 16 B per run
+        edges, step = [], 1 << 22
+        for lo in range(0, len(m), step):
+            part = m[max(lo - 1, 0) : lo + step]
+            flips = np.flatnonzero(part[1:] != part[:-1]) + (max(lo - 1, 0) + 1)
+            edges.append(flips)
+        cuts = np.concatenate(edges) if edges else np.zeros(0, np.int64)
+        if len(m) and m[0]:
+            cuts = np.r_[0, cuts]
+        if len(m) and m[-1]:
+            cuts = np.r_[cuts, len(m)]
+        return cls(cuts[0::2], cuts[1::2])
 
     @classmethod
     def from_indices(cls, indices: Any) -> RunRanges:
@@ -121,10 +131,19 @@ class RunRanges:
 
     def mask(self, n: int) -> np.ndarray:
         """One bool per run of ``n``: whether it is in this set."""
-        edges = np.zeros(n + 1, np.int32)
-        np.add.at(edges, np.minimum(self.starts, n), 1)
-        np.add.at(edges, np.minimum(self.stops, n), -1)
-        return np.cumsum(edges[:n]) > 0
+        # ranges do not overlap, so the running sum of +1/-1 edges is 0 or 1 and fits int8:
+        # 1 B per run of temporaries where an int64 cumsum would cost 8 (0.8 GB at 10^8)
+        if self.n_ranges <= 4096:
+            out = np.zeros(n, bool)
+            for a, b in zip(self.starts.tolist(), self.stops.tolist()):
+                if a >= n:
+                    break
+                out[a : min(b, n)] = True
+            return out
+        edges = np.zeros(n + 1, np.int8)
+        edges[np.minimum(self.starts, n)] += 1
+        edges[np.minimum(self.stops, n)] -= 1
+        return np.cumsum(edges[:n], dtype=np.int8).view(bool)
 
     def __repr__(self) -> str:
         return f"RunRanges({len(self)} runs in {self.n_ranges} ranges)"

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from pypetx.core.batch import BatchResult
+from pypetx.engine.dashboard.sample import Bits
 from pypetx.engine.dashboard.state import (
     DONE,
     FAILED,
@@ -47,10 +48,12 @@ MAX_RESULTS = 20
 ERROR_WIDTH = 300
 
 
-def start_payload(definition: SweepDefinition, done: np.ndarray, failed: np.ndarray,
-                  todo: np.ndarray, started: float) -> dict[str, Any]:
-    return {"definition": definition.to_wire(), "done": pack(np.packbits(done)),
-            "failed": pack(np.packbits(failed)), "todo": pack(np.packbits(todo)),
+def start_payload(definition: SweepDefinition, done: Any, failed: Any, todo: Any,
+                  started: float) -> dict[str, Any]:
+    """The start of a sweep; ``done``, ``failed``, ``todo``: bools per run or :class:`Bits`."""
+    n = definition.n_runs
+    return {"definition": definition.to_wire(), "done": pack(Bits.of(done, n).packed),
+            "failed": pack(Bits.of(failed, n).packed), "todo": pack(Bits.of(todo, n).packed),
             "started": float(started)}
 
 
@@ -196,8 +199,10 @@ def apply(sweeps: MutableMapping[str, SweepState], msg: Any,
     if start is not None:
         definition = SweepDefinition.from_wire(start["definition"])
         n = definition.n_runs
-        state = SweepState(definition, _bits(start["done"], n), _bits(start["failed"], n),
-                           _bits(start["todo"], n), started=start.get("started"))
+        # packed bits all the way: 10^8 runs' three masks unpacked would be 300 MB
+        state = SweepState(definition, *(Bits(unpack(start[k]), n)
+                                         for k in ("done", "failed", "todo")),
+                           started=start.get("started"))
         sweeps.pop(sweep, None)  # a restarted sweep (resume, expand) moves to the end
         sweeps[sweep] = state
     state = sweeps.get(sweep)

@@ -28,6 +28,7 @@ import numpy as np
 from pypetx.core.batch import BatchResult
 from pypetx.engine.dashboard.links import page_link, sweep_id
 from pypetx.engine.dashboard.messages import TOPIC, VERSION, finished_payload, start_payload
+from pypetx.engine.dashboard.sample import Bits
 from pypetx.engine.dashboard.state import SweepDefinition
 
 __all__ = ["FLUSH_SECONDS", "SweepMonitor"]
@@ -72,12 +73,14 @@ class SweepMonitor:
         self.sweep = sweep_id(filename, name)
         n = exploration.n_runs
         if hasattr(pending, "mask"):  # RunRanges: no int64 array per run on the way
-            self._todo = pending.mask(n)
+            todo = pending.mask(n)
         else:
-            self._todo = np.zeros(n, bool)
-            self._todo[np.asarray(pending, np.int64)] = True
-        self._done = np.zeros(n, bool) if done is None else np.asarray(done, bool)
-        self._failed = np.zeros(n, bool) if failed is None else np.asarray(failed, bool)
+            todo = np.zeros(n, bool)
+            todo[np.asarray(pending, np.int64)] = True
+        # kept until the start is sent, as packed bits (1 bit per run, not 1 byte)
+        self._todo = Bits.of(todo, n)
+        del todo
+        self._done, self._failed = Bits.of(done, n), Bits.of(failed, n)
         self._started = time.time()
         self._backend: Any = None
         self._announce: Callable[[str, str], None] | None = None
@@ -223,6 +226,7 @@ class SweepMonitor:
                 self.exploration, sweep=self.sweep, name=self.name, file=self.filename)
             msg["start"] = start_payload(definition, self._done, self._failed, self._todo,
                                          self._started)
+            self._done = self._failed = self._todo = None  # sent: not needed any more
         if keys:
             msg["submitted"] = keys
         if finished:

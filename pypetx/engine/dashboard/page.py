@@ -89,9 +89,12 @@ def summary_html(state: SweepState, codes: np.ndarray | None = None,
         progress = f"running for {_duration((now or time.time()) - state.started)}"
     pace = "" if rate is None else f" &middot; {rate:.3g} runs/s"
     eta = "" if state.ended is not None else f" &middot; ETA {_duration(info['eta'])}"
+    sampled = ("" if info["n_points"] == info["n_runs"] else
+               f" (the map draws a sample of {info['n_points']}; the counts are exact)")
     return (f'<div class="pypetx-summary" data-sweep="{html.escape(d.sweep)}">'
             f"<b>{html.escape(d.name)}</b> in <code>{html.escape(d.file)}</code>: "
-            f"{d.n_runs} points &middot; {progress}{pace}{eta}<br>{''.join(parts)}</div>")
+            f"{info['n_runs']} points{sampled} &middot; {progress}{pace}{eta}<br>"
+            f"{''.join(parts)}</div>")
 
 
 class MapPanel:

@@ -202,22 +202,30 @@ class SweepState:
         Wall-clock start (``time.time()``).
     """
 
-    def __init__(self, definition: SweepDefinition, done: np.ndarray | None = None,
-                 failed: np.ndarray | None = None, todo: np.ndarray | None = None,
-                 started: float | None = None) -> None:
-        n = definition.n_runs
-        self.definition = definition
-        done = np.zeros(n, bool) if done is None else np.asarray(done, bool)
-        failed = np.zeros(n, bool) if failed is None else np.asarray(failed, bool)
-        self.state = np.full(n, PENDING, np.uint8)
+    def __init__(self, definition: SweepDefinition, done: Any = None, failed: Any = None,
+                 todo: Any = None, started: float | None = None) -> None:
+        from pypetx.engine.dashboard.sample import MAX_TRACKED, Bits, stratified, subsample
+
+        n = self.n_runs = definition.n_runs
+        #: the runs the per-point arrays hold when the sweep has more than the map keeps
+        #: (sorted), ``None``: every run
+        self.sample = stratified(n, MAX_TRACKED) if n > MAX_TRACKED else None
+        self.definition = definition if self.sample is None else subsample(
+            definition, self.sample)
+        done_b, failed_b = Bits.of(done, n), Bits.of(failed, n)
+        todo_b = ~done_b if todo is None else Bits.of(todo, n)
+        done, failed = done_b.at(self.sample), failed_b.at(self.sample)
+        m = self.definition.n_runs
+        self.state = np.full(m, PENDING, np.uint8)
         self.state[failed] = FAILED
         self.state[done] = DONE
-        self.todo = ~done if todo is None else np.asarray(todo, bool).copy()
+        self.todo = todo_b.at(self.sample)
         # float32: what the driver sends (the map shows 3-4 significant digits)
-        self.duration = np.full(n, np.nan, np.float32)
-        self.worker = np.full(n, -1, np.int32)
+        self.duration = np.full(m, np.nan, np.float32)
+        self.worker = np.full(m, -1, np.int32)
         self.workers: list[str] = []
         self._worker_code: dict[str, int] = {}
+        #: first error line of failed runs, by point (a run of the sample)
         self.errors: dict[int, str] = {}
         self.results: dict[str, np.ndarray] = {}
         #: first run of each batch in flight -> (task key, last run)
@@ -225,8 +233,18 @@ class SweepState:
         self.started = time.time() if started is None else float(started)
         self.ended: float | None = None
         self.interrupted = False
-        self.n_todo = int(self.todo.sum())
+        self.n_todo = todo_b.count()
         self.n_finished = 0  # runs of this sweep finished so far
+        if self.sample is not None:  # exact counts whatever the sample holds
+            failed_b = failed_b & ~done_b
+            self._before = {DONE: (done_b & ~todo_b).count(),
+                            FAILED: (failed_b & ~todo_b).count()}
+            # the failed runs a rerun_failed re-runs: known one by one unless there are
+            # more than the sample (then the share of them not finished yet is estimated)
+            again = failed_b & todo_b
+            self._n_again = again.count()
+            self._again = again.runs() if self._n_again <= MAX_TRACKED else None
+            self._new = {DONE: 0, FAILED: 0}
         self._history: deque[tuple[float, int]] = deque(maxlen=4096)
         self._history.append((self.started, 0))
         self.version = 0  # bumped by every change, so views redraw only when needed
@@ -253,13 +271,28 @@ class SweepState:
                  when: float | None = None) -> None:
         """Runs the store accepted: their state (DONE/FAILED), duration, worker (codes into
         ``workers``), first error line, scalar results."""
-        where, keep = _where(np.asarray(indices, np.int64), self.definition.n_runs)
+        indices = np.asarray(indices, np.int64)
+        if self.sample is None:
+            where, keep = _where(indices, self.n_runs)
+        else:
+            where, keep = self._sampled(indices)
+            errors = self._sampled_errors(errors)
+            ok = np.asarray(codes, np.uint8)[indices < self.n_runs]
+            for code in (DONE, FAILED):
+                self._new[code] += int(np.count_nonzero(ok == code))
+            if self._again is not None and len(self._again):
+                at = np.searchsorted(self._again, indices)
+                hit = at < len(self._again)
+                hit[hit] = self._again[at[hit]] == indices[hit]
+                self._again = np.delete(self._again, at[hit])
+                self._n_again = len(self._again)
         self.state[where] = np.asarray(codes, np.uint8)[keep]
         self.duration[where] = np.asarray(duration)[keep]
         mapped = np.array([self.worker_code(w) for w in workers] + [-1], np.int32)
         worker = np.asarray(worker, np.int64)[keep]
         self.worker[where] = mapped[np.where(worker < 0, len(workers), worker)]
-        newly = int(np.count_nonzero(self.todo[where]))
+        newly = (int(np.count_nonzero(self.todo[where])) if self.sample is None
+                 else int(np.count_nonzero(indices < self.n_runs)))
         self.todo[where] = False
         if self.errors:  # a re-run that succeeded has no error any more
             known = np.fromiter(self.errors, np.int64, len(self.errors))
@@ -273,14 +306,36 @@ class SweepState:
         for name, values in results.items():
             column = self.results.get(name)
             if column is None:
-                column = self.results[name] = np.full(self.definition.n_runs, np.nan,
-                                                      np.float32)
+                column = self.results[name] = np.full(len(self.state), np.nan, np.float32)
             column[where] = np.asarray(values)[keep]
         for first in firsts:
             self.in_flight.pop(int(first), None)
         self.n_finished += newly
         self._history.append((time.time() if when is None else when, self.n_finished))
         self.version += 1
+
+    def _sampled(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where runs ``indices`` are in the sample, and which of them it holds."""
+        sample = self.sample
+        assert sample is not None
+        at = np.minimum(np.searchsorted(sample, indices), len(sample) - 1)
+        keep = sample[at] == indices
+        return at[keep], keep
+
+    def _sampled_errors(self, errors: Mapping[int, str]) -> dict[int, str]:
+        """``errors`` of sampled runs, by point."""
+        if not errors:
+            return {}
+        runs = np.fromiter(errors, np.int64, len(errors))
+        where, keep = self._sampled(runs)
+        return {p: errors[r] for p, r in zip(where.tolist(), runs[keep].tolist())}
+
+    def _span(self, first: int, last: int) -> slice:
+        """The points of runs ``first`` to ``last``."""
+        if self.sample is None:
+            return slice(first, last + 1)
+        lo, hi = np.searchsorted(self.sample, [first, last + 1])
+        return slice(int(lo), int(hi))
 
     def end(self, when: float | None = None, interrupted: bool = False) -> None:
         self.ended = time.time() if when is None else float(when)
@@ -301,16 +356,34 @@ class SweepState:
             name = worker_of(key)
             if name is None:
                 continue
-            span = slice(first, last + 1)
+            span = self._span(first, last)
             mine = self.todo[span]
             codes[span][mine] = RUNNING
             workers[span][mine] = self.worker_code(name)
         return codes, workers
 
     def counts(self, codes: np.ndarray | None = None) -> dict[str, int]:
+        """Runs per state (of ``codes``, the running ones marked: :meth:`running`).
+
+        Exact with a sample too: done and failed are what the store held and what this
+        sweep finished (its runs finish once), plus the failed runs a ``rerun_failed`` has
+        not re-run yet (estimated beyond :data:`~pypetx.engine.dashboard.sample.MAX_TRACKED`
+        of them); the running ones are the sample's share.
+        """
         codes = self.state if codes is None else codes
         n = np.bincount(codes, minlength=4)
-        return {name: int(n[k]) for k, name in enumerate(STATE_NAMES)}
+        if self.sample is None:
+            return {name: int(n[k]) for k, name in enumerate(STATE_NAMES)}
+        again = self._n_again
+        if self._again is None:  # too many to keep: their share of the runs left
+            left = 1.0 - self.n_finished / self.n_todo if self.n_todo else 0.0
+            again = round(again * max(left, 0.0))
+        done = self._before[DONE] + self._new[DONE]
+        failed = self._before[FAILED] + self._new[FAILED] + again
+        rest = max(self.n_runs - done - failed, 0)
+        running = min(round(n[RUNNING] * self.n_runs / len(codes)), rest)
+        return {"pending": rest - running, "running": running, "done": done,
+                "failed": failed}
 
     def rate(self, now: float | None = None) -> float | None:
         """Runs finished per second over the last :data:`RATE_WINDOW` seconds of the sweep
@@ -346,7 +419,8 @@ class SweepState:
         d = self.definition
         rate, eta = self.rate(), self.eta()
         return {
-            "sweep": d.sweep, "name": d.name, "file": d.file, "n_runs": d.n_runs,
+            "sweep": d.sweep, "name": d.name, "file": d.file, "n_runs": self.n_runs,
+            "n_points": len(self.state),
             "layout": "grid" if d.is_grid else "runs", "counts": self.counts(codes),
             "n_todo": self.n_todo, "n_finished": self.n_finished,
             "rate": None if rate is None else float(rate),
